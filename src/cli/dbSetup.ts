@@ -1,0 +1,97 @@
+/**
+ * `npm run db:setup [-- --recreate]`: provisions a real PostgreSQL server for Gatehouse,
+ * connecting as an administrator (DATABASE_ADMIN_URL, e.g. postgres://postgres@127.0.0.1/postgres):
+ * - the owner role (LOGIN, not superuser, no BYPASSRLS) that owns the database and runs migrations;
+ * - the app role (LOGIN, NOSUPERUSER NOBYPASSRLS NOINHERIT) the server connects as;
+ * - the database named in DATABASE_URL, owned by the owner role, with `public` owned by
+ *   it and closed to everyone else.
+ * Role names and passwords come from DATABASE_OWNER_URL and DATABASE_URL. Idempotent;
+ * `--recreate` drops the database first (development and CI only).
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig } from '../config.js';
+import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
+import { APP_ROLE, OWNER_ROLE } from '../data/roles.js';
+import { runCli } from './runCli.js';
+
+function credentialsOf(
+  url: string,
+  expectedRole: string,
+  variable: string,
+): { password: string; database: string } {
+  const parsed = new URL(url);
+  const user = decodeURIComponent(parsed.username);
+  if (user !== expectedRole)
+    throw new Error(`${variable} must connect as ${expectedRole} (found "${user}")`);
+  return {
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.slice(1)),
+  };
+}
+
+async function ensureRole(
+  sql: SqlClient,
+  role: string,
+  password: string,
+  attributes: string,
+): Promise<void> {
+  const exists = await sql.query('select 1 from pg_roles where rolname = $1', [role]);
+  const pw = password ? `password ${pg.escapeLiteral(password)}` : 'password null';
+  await sql.exec(`${exists.length ? 'alter' : 'create'} role ${role} login ${attributes} ${pw}`);
+}
+
+runCli(async () => {
+  const { values } = parseArgs({ options: { recreate: { type: 'boolean', default: false } } });
+  const adminUrl = process.env['DATABASE_ADMIN_URL'];
+  if (!adminUrl)
+    throw new Error(
+      'db:setup needs DATABASE_ADMIN_URL (a role allowed to create roles and databases)',
+    );
+  const config = loadConfig();
+  if (config.database.kind !== 'postgres' || !config.database.ownerUrl) {
+    throw new Error('db:setup needs DATABASE_URL (app role) and DATABASE_OWNER_URL (owner role)');
+  }
+  const app = credentialsOf(config.database.url, APP_ROLE, 'DATABASE_URL');
+  const owner = credentialsOf(config.database.ownerUrl, OWNER_ROLE, 'DATABASE_OWNER_URL');
+  if (app.database !== owner.database)
+    throw new Error('DATABASE_URL and DATABASE_OWNER_URL must name the same database');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(app.database))
+    throw new Error(`unsupported database name "${app.database}"`);
+  const database = app.database;
+
+  const admin = await connectPostgres(adminUrl);
+  try {
+    await ensureRole(
+      admin,
+      OWNER_ROLE,
+      owner.password,
+      'nosuperuser nobypassrls nocreaterole nocreatedb',
+    );
+    await ensureRole(
+      admin,
+      APP_ROLE,
+      app.password,
+      'nosuperuser nobypassrls nocreaterole nocreatedb noinherit',
+    );
+    if (values.recreate) await admin.exec(`drop database if exists ${database} with (force)`);
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.length === 0) await admin.exec(`create database ${database} owner ${OWNER_ROLE}`);
+    await admin.exec(
+      `revoke all on database ${database} from public; grant connect on database ${database} to ${APP_ROLE}`,
+    );
+  } finally {
+    await admin.close();
+  }
+  const adminInDb = new URL(adminUrl);
+  adminInDb.pathname = `/${database}`;
+  const db = await connectPostgres(adminInDb.toString());
+  try {
+    await db.exec(
+      `alter schema public owner to ${OWNER_ROLE}; revoke all on schema public from public`,
+    );
+  } finally {
+    await db.close();
+  }
+  process.stdout.write(`database ${database} ready: owner ${OWNER_ROLE}, app role ${APP_ROLE}\n`);
+});

@@ -1,0 +1,201 @@
+/**
+ * The one place that reads the environment. Every variable is validated once at start-up;
+ * a bad or unsafe value stops the process with a message naming the variable.
+ * README.md ("Configuration") documents each variable; keep the two in step.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Issuer of the locally generated development tokens (`npm run token`). Never valid in production. */
+export const DEV_ISSUER = 'urn:gatehouse:dev-issuer';
+/** Audience of the development tokens. */
+export const DEV_AUDIENCE = 'gatehouse';
+
+const JWT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export type DatabaseConfig =
+  | { readonly kind: 'embedded'; readonly dataDir: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly ownerUrl: string | undefined };
+
+export type JwksSource =
+  | { readonly kind: 'remote'; readonly url: URL }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'dev'; readonly keysDir: string };
+
+export interface AuthConfig {
+  readonly jwks: JwksSource;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly clockToleranceSeconds: number;
+  /** Claim holding the tenant id: a top-level claim name, or a JSON pointer such as `/org/id`. */
+  readonly tenantClaim: string;
+  readonly rolesClaim: string;
+  readonly scopesClaim: string;
+}
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  readonly database: DatabaseConfig;
+  readonly transactionTimeoutMs: number;
+  readonly seedDemoData: boolean;
+  readonly auth: AuthConfig;
+  readonly introspection: boolean;
+  readonly corsOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  readonly shutdownGraceMs: number;
+}
+
+/** Thrown when the environment is invalid; `main` prints it and exits non-zero. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_OWNER_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  PGLITE_DATA_DIR: z.string().min(1).default('.gatehouse/pgdata'),
+  DB_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  SEED_DEMO_DATA: booleanString.optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_ALGORITHMS: csv.pipe(z.array(z.enum(JWT_ALGORITHMS)).min(1)).optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  AUTH_TENANT_CLAIM: z.string().min(1).default('tenant_id'),
+  AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+  AUTH_SCOPES_CLAIM: z.string().min(1).default('scope'),
+  DEV_KEYS_DIR: z.string().min(1).default('.gatehouse/dev-keys'),
+  GRAPHQL_INTROSPECTION: booleanString.optional(),
+  CORS_ORIGINS: csv.pipe(z.array(z.url())).default([]),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+/**
+ * Reads and validates the configuration. Throws {@link ConfigError} naming every bad
+ * variable, and refuses unsafe production settings (dev issuer, missing issuer/audience,
+ * embedded database, HTTP JWKS).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      return `  ${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+
+  if (e.AUTH_JWKS_URL && e.AUTH_JWKS_FILE) {
+    problems.push('AUTH_JWKS_URL and AUTH_JWKS_FILE: set one, not both');
+  }
+  let jwks: JwksSource;
+  if (e.AUTH_JWKS_URL) jwks = { kind: 'remote', url: new URL(e.AUTH_JWKS_URL) };
+  else if (e.AUTH_JWKS_FILE) jwks = { kind: 'file', path: path.resolve(e.AUTH_JWKS_FILE) };
+  else jwks = { kind: 'dev', keysDir: path.resolve(e.DEV_KEYS_DIR) };
+
+  const dev = jwks.kind === 'dev';
+  const issuer = e.AUTH_ISSUER ?? (dev ? DEV_ISSUER : undefined);
+  const audience = e.AUTH_AUDIENCE ?? (dev ? DEV_AUDIENCE : undefined);
+  if (!issuer) problems.push('AUTH_ISSUER: required when AUTH_JWKS_URL or AUTH_JWKS_FILE is set');
+  if (!audience)
+    problems.push('AUTH_AUDIENCE: required when AUTH_JWKS_URL or AUTH_JWKS_FILE is set');
+  if (dev && (e.AUTH_ISSUER ?? DEV_ISSUER) !== DEV_ISSUER) {
+    problems.push(
+      'AUTH_ISSUER: the local development key only signs for the dev issuer; set AUTH_JWKS_URL or AUTH_JWKS_FILE',
+    );
+  }
+
+  if (production) {
+    if (dev)
+      problems.push(
+        'AUTH_JWKS_URL: production needs an identity provider (AUTH_JWKS_URL or AUTH_JWKS_FILE); the dev issuer is refused',
+      );
+    if (issuer === DEV_ISSUER)
+      problems.push('AUTH_ISSUER: the dev issuer is refused in production');
+    if (jwks.kind === 'remote' && jwks.url.protocol !== 'https:') {
+      problems.push('AUTH_JWKS_URL: must be https in production');
+    }
+    if (!e.DATABASE_URL)
+      problems.push(
+        'DATABASE_URL: production needs a PostgreSQL server (the embedded database is for development)',
+      );
+  }
+  if (e.DATABASE_OWNER_URL && !e.DATABASE_URL) {
+    problems.push('DATABASE_OWNER_URL: only meaningful together with DATABASE_URL');
+  }
+  if (e.DATABASE_URL && e.DATABASE_OWNER_URL && e.DATABASE_URL === e.DATABASE_OWNER_URL) {
+    problems.push(
+      'DATABASE_URL: must connect as the app role, not the owner role of DATABASE_OWNER_URL',
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+
+  const database: DatabaseConfig = e.DATABASE_URL
+    ? { kind: 'postgres', url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL }
+    : {
+        kind: 'embedded',
+        dataDir: e.PGLITE_DATA_DIR === 'memory://' ? 'memory://' : path.resolve(e.PGLITE_DATA_DIR),
+      };
+
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    port: e.PORT,
+    database,
+    transactionTimeoutMs: e.DB_TRANSACTION_TIMEOUT_MS,
+    seedDemoData: e.SEED_DEMO_DATA ?? (!production && database.kind === 'embedded'),
+    auth: {
+      jwks,
+      issuer: issuer as string,
+      audience: audience as string,
+      algorithms: e.AUTH_ALGORITHMS ?? (dev ? ['ES256'] : ['RS256', 'PS256', 'ES256', 'EdDSA']),
+      clockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_SECONDS,
+      tenantClaim: e.AUTH_TENANT_CLAIM,
+      rolesClaim: e.AUTH_ROLES_CLAIM,
+      scopesClaim: e.AUTH_SCOPES_CLAIM,
+    },
+    introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+    corsOrigins: e.CORS_ORIGINS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    logLevel: e.NODE_ENV === 'test' && env['LOG_LEVEL'] === undefined ? 'silent' : e.LOG_LEVEL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

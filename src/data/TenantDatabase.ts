@@ -1,0 +1,85 @@
+/**
+ * The only way application code reaches tenant data: a Prisma interactive transaction
+ * whose first statement sets the tenant (and user) as transaction-local settings.
+ *
+ * `set_config(name, value, true)` is `SET LOCAL`: the value vanishes at COMMIT/ROLLBACK,
+ * so a pooled connection can never carry one request's tenant into the next request
+ * (https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SET).
+ * RLS policies read `app.tenant_id`; when it is unset they match no row.
+ *
+ * On the embedded database the connection is PGlite's superuser, so the same statement
+ * also switches to the app role for the transaction (`set_config('role', …, true)` is
+ * `SET LOCAL ROLE`), which makes RLS apply exactly as on a real server.
+ */
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { TransactionClient } from '../generated/prisma/internal/prismaNamespace.js';
+
+export type TenantTx = TransactionClient;
+
+export interface TenantScope {
+  /** Tenant UUID from the verified principal. */
+  readonly tenantId: string;
+  /** The principal's subject, for policies and audit. */
+  readonly subject: string;
+}
+
+export type AccessMode = 'read' | 'write';
+
+export interface TenantDatabaseOptions {
+  /** Role to assume inside each transaction (embedded database only). */
+  readonly assumeRole?: string;
+  /** Upper bound for one transaction, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class TenantDatabase {
+  readonly #prisma: PrismaClient;
+  readonly #options: TenantDatabaseOptions;
+
+  constructor(prisma: PrismaClient, options: TenantDatabaseOptions) {
+    this.#prisma = prisma;
+    this.#options = options;
+  }
+
+  /**
+   * Runs `work` in one transaction scoped to `scope.tenantId`. `read` transactions are
+   * READ ONLY, so a query operation cannot write even through a bug.
+   */
+  async transaction<T>(
+    scope: TenantScope,
+    mode: AccessMode,
+    work: (tx: TenantTx) => Promise<T>,
+  ): Promise<T> {
+    if (!UUID.test(scope.tenantId)) {
+      // Programmer error: authentication only produces UUID tenant ids.
+      throw new Error('TenantDatabase.transaction: tenantId must be a UUID');
+    }
+    return this.#prisma.$transaction(
+      async (tx) => {
+        await this.#begin(tx, scope, mode);
+        return work(tx);
+      },
+      { timeout: this.#options.timeoutMs, maxWait: this.#options.timeoutMs },
+    );
+  }
+
+  async #begin(tx: TenantTx, scope: TenantScope, mode: AccessMode): Promise<void> {
+    const settings: Array<[string, string]> = [
+      ['app.tenant_id', scope.tenantId],
+      ['app.user_id', scope.subject],
+    ];
+    // Read-only may be switched on at any point of a transaction (read-write may not).
+    if (mode === 'read') settings.push(['transaction_read_only', 'on']);
+    if (this.#options.assumeRole) settings.push(['role', this.#options.assumeRole]);
+    const calls = settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+    // One round trip for all settings.
+    await tx.$queryRawUnsafe(`select ${calls.join(', ')}`, ...settings.flat());
+  }
+
+  /** Readiness probe: the database answers. Touches no table. */
+  async ping(): Promise<void> {
+    await this.#prisma.$queryRawUnsafe('select 1');
+  }
+}

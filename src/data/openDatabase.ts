@@ -1,0 +1,128 @@
+/**
+ * Opens the database described by the configuration and returns the handles the server
+ * needs: a {@link TenantDatabase} (the only data access path for requests) and a close
+ * function. Embedded mode starts PGlite, provisions the two roles, and applies the
+ * migrations as the owner role; PostgreSQL mode connects as the app role and refuses to
+ * start when that role could bypass RLS.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { DatabaseConfig } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { migrate } from './migrator.js';
+import { APP_ROLE, OWNER_ROLE } from './roles.js';
+import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
+import { TenantDatabase } from './TenantDatabase.js';
+import { assertAppRoleIsConfined } from './rlsCheck.js';
+
+export interface OpenDatabase {
+  readonly kind: DatabaseConfig['kind'];
+  readonly tenants: TenantDatabase;
+  /**
+   * Runs `work` with a raw connection as the owner role (migrations, seeding). Embedded:
+   * the PGlite connection switched to the owner role; PostgreSQL: DATABASE_OWNER_URL.
+   */
+  asOwner<T>(work: (sql: SqlClient, prisma: PrismaClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  readonly transactionTimeoutMs: number;
+  /** Embedded only: apply migrations on open (default true). */
+  readonly migrate?: boolean;
+}
+
+/** Creates the owner and app roles on an embedded (superuser) connection. Idempotent. */
+export async function provisionRoles(sql: SqlClient): Promise<void> {
+  await sql.exec(`
+    do $$ begin
+      if not exists (select from pg_roles where rolname = '${OWNER_ROLE}') then
+        create role ${OWNER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb;
+      end if;
+      if not exists (select from pg_roles where rolname = '${APP_ROLE}') then
+        create role ${APP_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
+      end if;
+    end $$;
+    do $$ begin
+      execute format('grant create on database %I to ${OWNER_ROLE}', current_database());
+    end $$;
+    grant usage, create on schema public to ${OWNER_ROLE};`);
+}
+
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: OpenDatabaseOptions,
+): Promise<OpenDatabase> {
+  return config.kind === 'embedded'
+    ? openEmbedded(config.dataDir, options)
+    : openPostgres(config, options);
+}
+
+async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Promise<OpenDatabase> {
+  if (dataDir !== 'memory://') await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const sql = pgliteSqlClient(pglite);
+  const asOwnerRaw = async <T>(work: (s: SqlClient) => Promise<T>): Promise<T> => {
+    await sql.exec(`set role ${OWNER_ROLE}`);
+    try {
+      return await work(sql);
+    } finally {
+      await sql.exec('reset role');
+    }
+  };
+  try {
+    await provisionRoles(sql);
+    if (options.migrate ?? true) await asOwnerRaw((s) => migrate(s));
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: 'embedded',
+    tenants: new TenantDatabase(prisma, {
+      assumeRole: APP_ROLE,
+      timeoutMs: options.transactionTimeoutMs,
+    }),
+    asOwner: (work) => asOwnerRaw((s) => work(s, prisma)),
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}
+
+async function openPostgres(
+  config: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  options: OpenDatabaseOptions,
+): Promise<OpenDatabase> {
+  const check = await connectPostgres(config.url);
+  try {
+    await assertAppRoleIsConfined(check);
+  } finally {
+    await check.close();
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url }) });
+  return {
+    kind: 'postgres',
+    tenants: new TenantDatabase(prisma, { timeoutMs: options.transactionTimeoutMs }),
+    async asOwner(work) {
+      if (!config.ownerUrl) throw new Error('DATABASE_OWNER_URL is required for owner operations');
+      const sql = await connectPostgres(config.ownerUrl);
+      const ownerPrisma = new PrismaClient({
+        adapter: new PrismaPg({ connectionString: config.ownerUrl }),
+      });
+      try {
+        return await work(sql, ownerPrisma);
+      } finally {
+        await ownerPrisma.$disconnect();
+        await sql.close();
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Catalog checks behind `npm run db:check` and the server's start-up guard: tenant data is
+ * protected by row-level security that the app role cannot escape.
+ */
+import type { SqlClient } from './SqlClient.js';
+import { APP_ROLE, OWNER_ROLE } from './roles.js';
+
+const TENANT_SETTING = "current_setting('app.tenant_id'";
+
+/**
+ * Returns every problem found (empty when the database is safe):
+ * - a table the app role can touch, or any table in `public`, without ENABLE and FORCE RLS;
+ * - such a table without policies that cover SELECT, INSERT, UPDATE and DELETE with both
+ *   USING and WITH CHECK expressions reading `app.tenant_id`;
+ * - a view in `public` that is not `security_invoker`;
+ * - an app role that is a superuser, has BYPASSRLS, owns a relation or is a member of the
+ *   owner role.
+ */
+export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Promise<string[]> {
+  const problems: string[] = [];
+
+  const roles = await sql.query<{
+    rolsuper: boolean;
+    rolbypassrls: boolean;
+    owns: string;
+    owner_member: boolean;
+  }>(
+    `select r.rolsuper, r.rolbypassrls,
+            (select count(*) from pg_class c where c.relowner = r.oid)::text as owns,
+            pg_has_role(r.rolname, $2, 'MEMBER') as owner_member
+       from pg_roles r where r.rolname = $1`,
+    [appRole, OWNER_ROLE],
+  );
+  const role = roles[0];
+  if (!role) {
+    problems.push(`role ${appRole} does not exist`);
+  } else {
+    if (role.rolsuper) problems.push(`role ${appRole} is a superuser (bypasses RLS)`);
+    if (role.rolbypassrls) problems.push(`role ${appRole} has BYPASSRLS`);
+    if (role.owns !== '0')
+      problems.push(`role ${appRole} owns ${role.owns} relation(s); table owners can disable RLS`);
+    if (role.owner_member) problems.push(`role ${appRole} is a member of ${OWNER_ROLE}`);
+  }
+
+  const tables = await sql.query<{ name: string; enabled: boolean; forced: boolean }>(
+    `select format('%I.%I', n.nspname, c.relname) as name, c.relrowsecurity as enabled, c.relforcerowsecurity as forced
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p')
+        and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+        and (n.nspname = 'public'
+             or has_table_privilege($1, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))
+      order by 1`,
+    [appRole],
+  );
+  const policies = await sql.query<{
+    table: string;
+    cmd: string;
+    qual: string | null;
+    check: string | null;
+    roles: string[];
+  }>(
+    `select format('%I.%I', schemaname, tablename) as "table", cmd, qual, with_check as "check", roles::text[] as roles
+       from pg_policies`,
+  );
+  for (const t of tables) {
+    if (!t.enabled) problems.push(`${t.name}: row-level security is not enabled`);
+    if (!t.forced) problems.push(`${t.name}: row-level security is not forced`);
+    const applicable = policies.filter(
+      (p) => p.table === t.name && (p.roles.includes('public') || p.roles.includes(appRole)),
+    );
+    const covers = (
+      cmd: 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE',
+      needs: Array<'qual' | 'check'>,
+    ): boolean =>
+      applicable.some(
+        (p) =>
+          (p.cmd === 'ALL' || p.cmd === cmd) && needs.every((k) => p[k]?.includes(TENANT_SETTING)),
+      );
+    if (!covers('SELECT', ['qual']))
+      problems.push(`${t.name}: no tenant policy with USING for SELECT`);
+    if (!covers('INSERT', ['check']))
+      problems.push(`${t.name}: no tenant policy with WITH CHECK for INSERT`);
+    if (!covers('UPDATE', ['qual', 'check']))
+      problems.push(`${t.name}: no tenant policy with USING and WITH CHECK for UPDATE`);
+    if (!covers('DELETE', ['qual']))
+      problems.push(`${t.name}: no tenant policy with USING for DELETE`);
+  }
+
+  const views = await sql.query<{ name: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as name
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('v', 'm') and n.nspname = 'public'
+        and not coalesce('security_invoker=true' = any(c.reloptions), false)`,
+  );
+  for (const v of views)
+    problems.push(`${v.name}: view is not security_invoker (it would bypass RLS)`);
+  return problems;
+}
+
+/**
+ * Start-up guard for a server connected as its own role: refuses to serve when the
+ * connection could bypass row-level security.
+ */
+export async function assertAppRoleIsConfined(sql: SqlClient): Promise<void> {
+  const rows = await sql.query<{ user: string }>('select current_user as "user"');
+  const user = rows[0]?.user ?? '?';
+  const problems = (await checkRls(sql, user)).filter((p) => p.startsWith(`role ${user}`));
+  if (problems.length > 0) {
+    throw new Error(
+      `DATABASE_URL connects as ${user}, which can bypass row-level security:\n  ${problems.join('\n  ')}\n` +
+        `Connect as the app role (${APP_ROLE}); see README "Database roles".`,
+    );
+  }
+}

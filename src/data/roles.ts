@@ -1,0 +1,12 @@
+/**
+ * The two database roles of DESIGN.md gate 4. The migrations grant to these names, so they
+ * are fixed; `npm run db:setup` (or your platform's provisioning) creates them.
+ *
+ * - OWNER_ROLE owns the schema and tables and runs migrations. It is not a superuser, and
+ *   FORCE ROW LEVEL SECURITY applies to it too.
+ * - APP_ROLE is what the server runs as: NOSUPERUSER NOBYPASSRLS, DML grants only.
+ */
+export const OWNER_ROLE = 'gatehouse_owner';
+export const APP_ROLE = 'gatehouse_app';
+/** Schema holding the migration ledger; the app role has no access to it. */
+export const META_SCHEMA = 'gatehouse_meta';

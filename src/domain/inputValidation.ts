@@ -1,0 +1,25 @@
+/** Field-level validation of user input; failures are BAD_USER_INPUT naming the field. */
+import { badUserInput } from '../errors/clientErrors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Control characters other than tab/newline have no place in names and comments.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export function requireId(value: string, field: string): string {
+  if (!UUID.test(value)) throw badUserInput(`${field} must be an id`, { field });
+  return value.toLowerCase();
+}
+
+export function requireText(
+  value: string,
+  field: string,
+  options: { min: number; max: number },
+): string {
+  const text = value.trim();
+  if (text.length < options.min || text.length > options.max) {
+    throw badUserInput(`${field} must be ${options.min} to ${options.max} characters`, { field });
+  }
+  if (CONTROL.test(text)) throw badUserInput(`${field} contains control characters`, { field });
+  return text;
+}

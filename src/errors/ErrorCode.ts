@@ -1,0 +1,55 @@
+/**
+ * The stable error codes of Gatehouse, carried in `extensions.code`. They are the contract
+ * with clients; messages and error classes are not. Request-level codes that Apollo Server
+ * itself emits (parse/validation failures, bad requests) are part of the same contract.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  AUTHZ_UNAVAILABLE: 'AUTHZ_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // Emitted by Apollo Server before execution.
+  BAD_REQUEST: 'BAD_REQUEST',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const known = new Set<string>(Object.values(ErrorCode));
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && known.has(value);
+}
+
+/** HTTP status used when an error of this code is the only outcome of a request. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
+    case ErrorCode.AUTHZ_UNAVAILABLE:
+      return 503;
+    case ErrorCode.BAD_REQUEST:
+    case ErrorCode.GRAPHQL_PARSE_FAILED:
+    case ErrorCode.GRAPHQL_VALIDATION_FAILED:
+    case ErrorCode.PERSISTED_QUERY_NOT_FOUND:
+    case ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED:
+    case ErrorCode.OPERATION_RESOLUTION_FAILURE:
+      return 400;
+    case ErrorCode.FORBIDDEN:
+    case ErrorCode.BAD_USER_INPUT:
+    case ErrorCode.NOT_FOUND:
+    case ErrorCode.CONFLICT:
+    case ErrorCode.INTERNAL_SERVER_ERROR:
+      return 200;
+  }
+}

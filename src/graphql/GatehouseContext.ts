@@ -1,0 +1,13 @@
+/** The per-operation context every resolver receives. Immutable after creation. */
+import type { Principal } from '../authn/Principal.js';
+import type { Logger } from '../observability/logger.js';
+import type { RequestData } from './RequestData.js';
+
+export interface GatehouseContext {
+  readonly requestId: string;
+  /** Null for anonymous callers (only `@public` fields answer them). */
+  readonly principal: Principal | null;
+  /** Data access in the caller's tenant; null for anonymous callers. */
+  readonly data: RequestData | null;
+  readonly logger: Logger;
+}

@@ -1,0 +1,122 @@
+/**
+ * Tenant data for one operation: the operation's unit of work plus batching loaders, so a
+ * list of 100 workflows costs one query per related type, not one per row. Every query
+ * still names the tenant (index use); RLS is what guarantees isolation.
+ */
+import DataLoader from 'dataloader';
+import type { RequestUnitOfWork } from '../data/RequestUnitOfWork.js';
+import type { TenantTx } from '../data/TenantDatabase.js';
+import type {
+  Approval,
+  Team,
+  TeamMembership,
+  User,
+  WorkflowShare,
+} from '../generated/prisma/client.js';
+import { forbidden } from '../errors/clientErrors.js';
+
+function byKey<T, K>(
+  keys: readonly K[],
+  rows: readonly T[],
+  keyOf: (row: T) => K,
+): Array<T | null> {
+  const map = new Map<K, T>();
+  for (const row of rows) map.set(keyOf(row), row);
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+function groupByKey<T, K>(keys: readonly K[], rows: readonly T[], keyOf: (row: T) => K): T[][] {
+  const map = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = keyOf(row);
+    const list = map.get(k);
+    if (list) list.push(row);
+    else map.set(k, [row]);
+  }
+  return keys.map((k) => map.get(k) ?? []);
+}
+
+export class RequestData {
+  readonly uow: RequestUnitOfWork;
+  readonly tenantId: string;
+
+  constructor(uow: RequestUnitOfWork) {
+    this.uow = uow;
+    this.tenantId = uow.scope.tenantId;
+  }
+
+  tx(): Promise<TenantTx> {
+    return this.uow.tx();
+  }
+
+  readonly users = new DataLoader<string, User | null>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).user.findMany({ where: { tenantId: this.tenantId, id: { in: [...ids] } } });
+    return byKey(ids, rows, (r) => r.id);
+  });
+
+  readonly teams = new DataLoader<string, Team | null>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).team.findMany({ where: { tenantId: this.tenantId, id: { in: [...ids] } } });
+    return byKey(ids, rows, (r) => r.id);
+  });
+
+  readonly membershipsByTeam = new DataLoader<string, TeamMembership[]>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).teamMembership.findMany({
+      where: { tenantId: this.tenantId, teamId: { in: [...ids] } },
+      orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
+    });
+    return groupByKey(ids, rows, (r) => r.teamId);
+  });
+
+  readonly membershipsByUser = new DataLoader<string, TeamMembership[]>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).teamMembership.findMany({
+      where: { tenantId: this.tenantId, userId: { in: [...ids] } },
+      orderBy: [{ createdAt: 'asc' }, { teamId: 'asc' }],
+    });
+    return groupByKey(ids, rows, (r) => r.userId);
+  });
+
+  readonly approvalsByWorkflow = new DataLoader<string, Approval[]>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).approval.findMany({
+      where: { tenantId: this.tenantId, workflowId: { in: [...ids] } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return groupByKey(ids, rows, (r) => r.workflowId);
+  });
+
+  readonly sharesByWorkflow = new DataLoader<string, WorkflowShare[]>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).workflowShare.findMany({
+      where: { tenantId: this.tenantId, workflowId: { in: [...ids] } },
+      orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
+    });
+    return groupByKey(ids, rows, (r) => r.workflowId);
+  });
+
+  #currentUser: Promise<User | null> | undefined;
+
+  /** The caller's user account in this tenant, or null when the subject has none. */
+  currentUser(): Promise<User | null> {
+    this.#currentUser ??= this.tx().then((tx) =>
+      tx.user.findFirst({ where: { tenantId: this.tenantId, subject: this.uow.scope.subject } }),
+    );
+    return this.#currentUser;
+  }
+
+  /** Like {@link currentUser}, but an operation that acts as a user needs an account. */
+  async requireCurrentUser(): Promise<User> {
+    const user = await this.currentUser();
+    if (!user) throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
+    return user;
+  }
+}

@@ -1,0 +1,33 @@
+/** The executable schema: SDL from schema/*.graphql, resolvers, and the access directives. */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GraphQLSchema } from 'graphql';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { applyAuthenticationDirectives } from './authenticationDirectives.js';
+import { DateTimeScalar, DecimalScalar } from './scalars.js';
+import { tenancyResolvers } from './resolvers/tenancyResolvers.js';
+import { workflowResolvers } from './resolvers/workflowResolvers.js';
+
+export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
+
+/** The SDL files in name order. */
+export function loadTypeDefs(dir: string = SCHEMA_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'));
+}
+
+export function buildSchema(): GraphQLSchema {
+  const schema = makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers: [
+      { DateTime: DateTimeScalar, Decimal: DecimalScalar },
+      tenancyResolvers,
+      workflowResolvers,
+    ],
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
+  return applyAuthenticationDirectives(schema);
+}

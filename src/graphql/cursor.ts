@@ -1,0 +1,39 @@
+/**
+ * Opaque keyset cursors for lists ordered by (createdAt desc, id desc). A cursor says where
+ * a page ends, never what a caller may see: RLS and authorization still apply to the next
+ * page. Malformed cursors are BAD_USER_INPUT.
+ */
+import { badUserInput } from '../errors/clientErrors.js';
+
+export interface CursorPosition {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString(
+    'base64url',
+  );
+}
+
+export function decodeCursor(cursor: string): CursorPosition {
+  try {
+    if (cursor.length > 200) throw new Error('too long');
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string'
+    ) {
+      const createdAt = new Date(value[0]);
+      if (!Number.isNaN(createdAt.getTime()) && UUID.test(value[1]))
+        return { createdAt, id: value[1] };
+    }
+  } catch {
+    // fall through: every malformed cursor gets the same answer
+  }
+  throw badUserInput('Invalid cursor', { argument: 'after' });
+}

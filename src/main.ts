@@ -1,0 +1,63 @@
+/**
+ * `npm start`: validates the configuration, starts Gatehouse, and stops it gracefully on
+ * SIGTERM/SIGINT (a second signal exits at once).
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { DEMO_USERS } from './demo/demoData.js';
+import { createGatehouse } from './server/createGatehouse.js';
+import { createLogger } from './observability/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const gatehouse = await createGatehouse(config, logger);
+  await gatehouse.listen();
+  const lines = [
+    '',
+    `Gatehouse is listening on ${gatehouse.url}/graphql  (WebSocket: ${gatehouse.url.replace('http', 'ws')}/graphql)`,
+    `  database: ${config.database.kind === 'embedded' ? `embedded PGlite at ${config.database.dataDir}` : 'PostgreSQL'}`,
+  ];
+  if (config.auth.jwks.kind === 'dev') {
+    lines.push(
+      '  tokens:   development issuer; mint one per demo user with `npm run -s token -- <user>`:',
+    );
+    for (const u of DEMO_USERS) lines.push(`              ${u.key.padEnd(8)} ${u.description}`);
+    lines.push(
+      `  try:      curl -s ${gatehouse.url}/graphql -H "Authorization: Bearer $(npm run -s token -- alice)" \\`,
+      `              -H 'Content-Type: application/json' -d '{"query":"{ me { subject tenant { slug } user { displayName } } }"}'`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    signals += 1;
+    if (signals > 1) process.exit(1);
+    logger.info('shutting down', { signal });
+    gatehouse.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `Gatehouse failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

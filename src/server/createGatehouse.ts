@@ -1,0 +1,300 @@
+/**
+ * Assembles a Gatehouse server from a validated configuration: database (gate 4),
+ * token verification (gate 1), the GraphQL schema, Apollo Server for HTTP and graphql-ws
+ * for WebSocket on the same port, health endpoints and graceful shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { OperationTypeNode } from 'graphql';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import { authenticate } from '../authn/authenticateRequest.js';
+import { createTokenVerifier, type TokenVerifier } from '../authn/TokenVerifier.js';
+import type { Principal } from '../authn/Principal.js';
+import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
+import { RequestUnitOfWork } from '../data/RequestUnitOfWork.js';
+import { seedDemoData } from '../demo/seedDemoData.js';
+import { ErrorCode } from '../errors/ErrorCode.js';
+import { createFormatError } from '../errors/formatError.js';
+import { buildSchema } from '../graphql/buildSchema.js';
+import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import { RequestData } from '../graphql/RequestData.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { BodyTooLargeError, readBody } from './readBody.js';
+import { setSecurityHeaders } from './securityHeaders.js';
+import { attachWebSocketServer } from './websocket.js';
+
+export interface Gatehouse {
+  /** `http://host:port` once listening. */
+  readonly url: string;
+  readonly database: OpenDatabase;
+  listen(): Promise<void>;
+  /** Graceful stop: refuse new work, finish in-flight requests, close connections. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function jsonError(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/** Builds the per-operation context for an authenticated or anonymous caller. */
+export function contextFor(
+  db: OpenDatabase,
+  logger: Logger,
+  requestId: string,
+  principal: Principal | null,
+): GatehouseContext {
+  const data = principal
+    ? new RequestData(
+        new RequestUnitOfWork(db.tenants, {
+          tenantId: principal.tenantId,
+          subject: principal.subject,
+        }),
+      )
+    : null;
+  return { requestId, principal, data, logger: logger };
+}
+
+/** Sets the transaction mode from the operation type before anything executes. */
+const operationModePlugin: ApolloServerPlugin<GatehouseContext> = {
+  requestDidStart() {
+    return Promise.resolve({
+      didResolveOperation({ operation, contextValue }) {
+        contextValue.data?.uow.setMode(
+          operation?.operation === OperationTypeNode.MUTATION ? 'write' : 'read',
+        );
+        return Promise.resolve();
+      },
+    });
+  },
+};
+
+export async function createGatehouse(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<Gatehouse> {
+  const schema = buildSchema();
+  const verifier: TokenVerifier = await createTokenVerifier(config.auth);
+  const db = await openDatabase(config.database, {
+    transactionTimeoutMs: config.transactionTimeoutMs,
+  });
+  try {
+    if (config.seedDemoData) {
+      const seeded = await db.asOwner((_sql, prisma) => seedDemoData(prisma));
+      if (seeded.created.length > 0)
+        logger.info('seeded demo tenants', { tenants: seeded.created });
+    }
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  const formatError = createFormatError({ development: config.env === 'development', logger });
+  const httpServer = http.createServer();
+  const apollo = new ApolloServer<GatehouseContext>({
+    schema,
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: config.env === 'development',
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({
+        httpServer,
+        stopGracePeriodMillis: config.shutdownGraceMs,
+      }),
+      ApolloServerPluginLandingPageDisabled(),
+      operationModePlugin,
+    ],
+  });
+  const ws = attachWebSocketServer({
+    wss: new WebSocketServer({
+      server: httpServer,
+      path: '/graphql',
+      maxPayload: config.maxBodyBytes,
+    }),
+    schema,
+    verifier,
+    introspection: config.introspection,
+    formatError,
+    contextFor: (requestId, principal) => contextFor(db, logger, requestId, principal),
+    logger,
+  });
+  await apollo.start();
+
+  let accepting = true;
+  const allowedOrigins = new Set(config.corsOrigins.map((o) => new URL(o).origin));
+
+  async function handleGraphQL(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+  ): Promise<void> {
+    const auth = await authenticate(verifier, req.headers.authorization);
+    if (auth.kind === 'rejected') {
+      logger.info('authentication rejected', { requestId, reason: auth.reason });
+      jsonError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required', {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
+      return;
+    }
+    const principal = auth.kind === 'authenticated' ? auth.principal : null;
+
+    let body: unknown;
+    if (req.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, config.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          jsonError(
+            res,
+            413,
+            ErrorCode.BAD_REQUEST,
+            `Request body exceeds ${config.maxBodyBytes} bytes`,
+          );
+          return;
+        }
+        throw error;
+      }
+      if ((req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          jsonError(res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON');
+          return;
+        }
+      }
+    }
+
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const context = contextFor(db, logger, requestId, principal);
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => Promise.resolve(context),
+    });
+    try {
+      await context.data?.uow.finish(true);
+    } catch (error) {
+      logger.error('commit failed', { requestId, error });
+      jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      return;
+    }
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  async function ready(): Promise<boolean> {
+    if (!accepting) return false;
+    try {
+      await Promise.race([
+        db.tenants.ping(),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('readiness timeout')), 2_000).unref(),
+        ),
+      ]);
+      return true;
+    } catch (error) {
+      logger.warn('readiness check failed', { error });
+      return false;
+    }
+  }
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const incoming = req.headers['x-request-id'];
+    const requestId =
+      typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    setSecurityHeaders(res, config.env === 'production');
+    const origin = req.headers.origin;
+    if (origin && allowedOrigins.has(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        'Authorization, Content-Type, Apollo-Require-Preflight, X-Request-Id',
+      );
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    const route = async (): Promise<void> => {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204).end();
+      } else if (path === '/healthz' && req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+      } else if (path === '/readyz' && req.method === 'GET') {
+        const ok = await ready();
+        res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ready' : 'unavailable' }));
+      } else if (path === '/graphql') {
+        if (!accepting) {
+          jsonError(res, 503, ErrorCode.INTERNAL_SERVER_ERROR, 'Server is shutting down', {
+            Connection: 'close',
+          });
+          return;
+        }
+        await handleGraphQL(req, res, requestId);
+      } else {
+        jsonError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+      }
+    };
+    route().catch((error: unknown) => {
+      logger.error('request failed', { requestId, error });
+      if (!res.headersSent)
+        jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      else res.destroy();
+    });
+  });
+
+  let url = '';
+  let stopping: Promise<void> | undefined;
+  return {
+    get url() {
+      return url;
+    },
+    database: db,
+    listen: () =>
+      new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          const address = httpServer.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          url = `http://${host}:${address.port}`;
+          resolve();
+        });
+      }),
+    stop() {
+      stopping ??= (async () => {
+        accepting = false;
+        await ws.close();
+        await apollo.stop(); // drains the HTTP server within the grace period
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * GraphQL over WebSocket (graphql-ws protocol) on the HTTP server's port and path.
+ * The connection authenticates once, in `connection_init` (`{ authorization: "Bearer …" }`,
+ * or the upgrade request's Authorization header); a bad token closes it with 4401, and
+ * the connection is closed with 4401 when its token expires. Every operation gets its own
+ * context and unit of work, exactly like an HTTP request.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  execute as graphqlExecute,
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  specifiedRules,
+  validate as graphqlValidate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { authenticate } from '../authn/authenticateRequest.js';
+import type { Principal } from '../authn/Principal.js';
+import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import type { Logger } from '../observability/logger.js';
+
+export const CLOSE_UNAUTHORIZED = 4401;
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface WebSocketOptions {
+  readonly wss: WebSocketServer;
+  readonly schema: GraphQLSchema;
+  readonly verifier: TokenVerifier;
+  readonly introspection: boolean;
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly contextFor: (requestId: string, principal: Principal | null) => GatehouseContext;
+  readonly logger: Logger;
+}
+
+interface Connection {
+  principal: Principal | null;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+export function attachWebSocketServer(options: WebSocketOptions): { close(): Promise<void> } {
+  const connections = new WeakMap<WebSocket, Connection>();
+  const rules = options.introspection
+    ? specifiedRules
+    : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((e) => options.formatError(e.toJSON(), e));
+
+  const disposable = useServer(
+    {
+      schema: options.schema,
+      validate: (schema, document) => graphqlValidate(schema, document, rules),
+      async onConnect(ctx) {
+        const fromParams = ctx.connectionParams?.['authorization'];
+        const header =
+          typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
+        const auth = await authenticate(options.verifier, header);
+        if (auth.kind === 'rejected') {
+          options.logger.info('websocket authentication rejected', { reason: auth.reason });
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+        const principal = auth.kind === 'authenticated' ? auth.principal : null;
+        const connection: Connection = { principal };
+        if (principal) {
+          const ms = Math.min(principal.expiresAt * 1000 - Date.now(), MAX_TIMER_MS);
+          connection.expiryTimer = setTimeout(
+            () => ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Token expired'),
+            ms,
+          );
+          connection.expiryTimer.unref();
+        }
+        connections.set(ctx.extra.socket, connection);
+        return true;
+      },
+      onClose(ctx) {
+        const timer = connections.get(ctx.extra.socket)?.expiryTimer;
+        if (timer) clearTimeout(timer);
+      },
+      context(ctx) {
+        const principal = connections.get(ctx.extra.socket)?.principal ?? null;
+        return options.contextFor(randomUUID(), principal);
+      },
+      async execute(args: ExecutionArgs): Promise<ExecutionResult> {
+        const context = args.contextValue as GatehouseContext;
+        const operation = getOperationAST(args.document, args.operationName);
+        context.data?.uow.setMode(
+          operation?.operation === OperationTypeNode.MUTATION ? 'write' : 'read',
+        );
+        try {
+          return await graphqlExecute(args);
+        } finally {
+          await context.data?.uow.finish(true);
+        }
+      },
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        return { ...result, errors: format(result.errors) } as FormattedExecutionResult;
+      },
+    },
+    options.wss,
+  );
+
+  return {
+    async close() {
+      for (const client of options.wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+    },
+  };
+}

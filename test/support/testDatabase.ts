@@ -1,0 +1,65 @@
+/**
+ * The database a test runs against: the real PostgreSQL of DATABASE_URL (app role) and
+ * DATABASE_OWNER_URL (owner role) when set — as in CI — otherwise a fresh in-memory
+ * embedded PostgreSQL (PGlite) per test file. Both are migrated and use the same roles.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DatabaseConfig } from '../../src/config.js';
+import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import { TenantDatabase } from '../../src/data/TenantDatabase.js';
+
+export const usingPostgres = Boolean(process.env['DATABASE_URL']);
+
+export function testDatabaseConfig(): DatabaseConfig {
+  const url = process.env['DATABASE_URL'];
+  if (!url) return { kind: 'embedded', dataDir: 'memory://' };
+  const ownerUrl = process.env['DATABASE_OWNER_URL'];
+  if (!ownerUrl) throw new Error('tests against DATABASE_URL also need DATABASE_OWNER_URL');
+  return { kind: 'postgres', url, ownerUrl };
+}
+
+export function openTestDatabase(): Promise<OpenDatabase> {
+  return openDatabase(testDatabaseConfig(), { transactionTimeoutMs: 20_000 });
+}
+
+export interface TestTenant {
+  readonly id: string;
+  readonly slug: string;
+  readonly users: ReadonlyArray<{
+    readonly id: string;
+    readonly subject: string;
+    readonly email: string;
+  }>;
+  readonly teamId: string;
+}
+
+/**
+ * Provisions a tenant with `userCount` users and one team, with fresh random ids, as the
+ * owner role (through RLS, like the seed). Tests never share rows this way.
+ */
+export async function createTestTenant(db: OpenDatabase, userCount = 2): Promise<TestTenant> {
+  const id = randomUUID();
+  const slug = `t-${id.slice(0, 8)}`;
+  const users = Array.from({ length: userCount }, (_, i) => ({
+    id: randomUUID(),
+    subject: `test|${slug}|u${i}`,
+    email: `u${i}@${slug}.example`,
+  }));
+  const teamId = randomUUID();
+  await db.asOwner(async (_sql, prisma) => {
+    const owner = new TenantDatabase(prisma, { timeoutMs: 20_000 });
+    await owner.transaction({ tenantId: id, subject: 'test-setup' }, 'write', async (tx) => {
+      await tx.tenant.create({ data: { id, slug, name: `Tenant ${slug}` } });
+      await tx.user.createMany({
+        data: users.map((u, i) => ({
+          tenantId: id,
+          ...u,
+          displayName: `User ${i}`,
+          roles: i === 0 ? ['ADMIN'] : ['MEMBER'],
+        })),
+      });
+      await tx.team.create({ data: { tenantId: id, id: teamId, name: 'Team' } });
+    });
+  });
+  return { id, slug, users, teamId };
+}
