@@ -109,6 +109,8 @@ export async function createGatehouse(
     introspection: config.introspection,
     hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
+    // main.ts owns signal handling (graceful stop, then exit); Apollo must not re-raise.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.env === 'development',
     formatError,
     plugins: [
