@@ -97,7 +97,8 @@ const envSchema = z.object({
   AUTH_SCOPES_CLAIM: z.string().min(1).default('scope'),
   DEV_KEYS_DIR: z.string().min(1).default('.gatehouse/dev-keys'),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
-  CORS_ORIGINS: csv.pipe(z.array(z.url())).default([]),
+  // http(s) only: any other URL has the opaque origin "null", which sandboxed pages can send.
+  CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),

@@ -11,6 +11,9 @@ export interface CursorPosition {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// The form encodeCursor writes, in years 0001–9999: `Date` also accepts years PostgreSQL
+// cannot compare with (e.g. negative ones), which would otherwise fail in the database.
+const TIMESTAMP = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString(
@@ -29,7 +32,12 @@ export function decodeCursor(cursor: string): CursorPosition {
       typeof value[1] === 'string'
     ) {
       const createdAt = new Date(value[0]);
-      if (!Number.isNaN(createdAt.getTime()) && UUID.test(value[1]))
+      if (
+        TIMESTAMP.test(value[0]) &&
+        !Number.isNaN(createdAt.getTime()) &&
+        createdAt.toISOString() === value[0] &&
+        UUID.test(value[1])
+      )
         return { createdAt, id: value[1] };
     }
   } catch {

@@ -34,12 +34,38 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   },
 });
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** `Date` rolls impossible fields over (`2026-02-30` is 2 March); a strict parser refuses them. */
+function validFields(match: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const lastDay = month === 2 && !leap ? 28 : daysInMonth;
+  const offsetOk = match[8] === 'Z' || (Number(match[9]) <= 23 && Number(match[10]) <= 59);
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= lastDay &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetOk
+  );
+}
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO.test(value))
-    throw badUserInput('DateTime must be an ISO-8601 string');
-  const date = new Date(value);
+  const match = typeof value === 'string' ? ISO.exec(value) : null;
+  if (!match || !validFields(match)) throw badUserInput('DateTime must be an ISO-8601 string');
+  const date = new Date(match[0]);
   if (Number.isNaN(date.getTime())) throw badUserInput('DateTime must be an ISO-8601 string');
   return date;
 }

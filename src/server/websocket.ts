@@ -62,7 +62,11 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         const fromParams = ctx.connectionParams?.['authorization'];
         const header =
           typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
-        const auth = await authenticate(options.verifier, header);
+        // Malformed credentials (a number, an object…) are rejected, never downgraded.
+        const auth =
+          fromParams === undefined || fromParams === null || typeof fromParams === 'string'
+            ? await authenticate(options.verifier, header)
+            : ({ kind: 'rejected', reason: 'malformed_connection_params' } as const);
         if (auth.kind === 'rejected') {
           options.logger.info('websocket authentication rejected', { reason: auth.reason });
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');

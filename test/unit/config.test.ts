@@ -1,0 +1,247 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../src/config.js';
+
+/** A production environment that passes every check; tests break one thing at a time. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+  AUTH_ISSUER: 'https://idp.example.com/',
+  AUTH_AUDIENCE: 'https://api.example.com',
+  DATABASE_URL: 'postgres://gatehouse_app:pw@db.example.com:5432/gatehouse',
+} as const;
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+function without(name: keyof typeof PRODUCTION): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...PRODUCTION };
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
+  delete env[name];
+  return env;
+}
+
+describe('loadConfig', () => {
+  describe('development defaults', () => {
+    const config = loadConfig({});
+
+    it('runs in development on loopback', () => {
+      expect(config.env).toBe('development');
+      expect(config.host).toBe('127.0.0.1');
+      expect(config.port).toBe(4000);
+    });
+
+    it('uses the development issuer and key', () => {
+      expect(config.auth.jwks).toEqual({
+        kind: 'dev',
+        keysDir: path.resolve('.gatehouse/dev-keys'),
+      });
+      expect(config.auth.issuer).toBe(DEV_ISSUER);
+      expect(config.auth.audience).toBe(DEV_AUDIENCE);
+      expect(config.auth.algorithms).toEqual(['ES256']);
+      expect(config.auth.clockToleranceSeconds).toBe(5);
+      expect(config.auth.tenantClaim).toBe('tenant_id');
+      expect(config.auth.rolesClaim).toBe('roles');
+      expect(config.auth.scopesClaim).toBe('scope');
+    });
+
+    it('uses the embedded database with demo data', () => {
+      expect(config.database).toEqual({
+        kind: 'embedded',
+        dataDir: path.resolve('.gatehouse/pgdata'),
+      });
+      expect(config.seedDemoData).toBe(true);
+    });
+
+    it('enables introspection', () => {
+      expect(config.introspection).toBe(true);
+    });
+
+    it('keeps an in-memory embedded database as is', () => {
+      expect(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).database).toEqual({
+        kind: 'embedded',
+        dataDir: 'memory://',
+      });
+    });
+
+    it('is silent in tests unless LOG_LEVEL is set', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+      expect(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+      expect(config.logLevel).toBe('info');
+    });
+  });
+
+  describe('production', () => {
+    it('accepts a complete production environment', () => {
+      const config = loadConfig(PRODUCTION);
+      expect(config.env).toBe('production');
+      expect(config.host).toBe('0.0.0.0');
+      expect(config.auth.jwks).toEqual({ kind: 'remote', url: new URL(PRODUCTION.AUTH_JWKS_URL) });
+      expect(config.auth.issuer).toBe(PRODUCTION.AUTH_ISSUER);
+      expect(config.auth.audience).toBe(PRODUCTION.AUTH_AUDIENCE);
+      expect(config.auth.algorithms).not.toContain('HS256');
+      expect(config.database).toEqual({
+        kind: 'postgres',
+        url: PRODUCTION.DATABASE_URL,
+        ownerUrl: undefined,
+      });
+      expect(config.seedDemoData).toBe(false);
+    });
+
+    it('reads CORS origins', () => {
+      expect(
+        loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins,
+      ).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    });
+
+    it('refuses to start without an identity provider (dev issuer)', () => {
+      const error = configError({
+        NODE_ENV: 'production',
+        DATABASE_URL: PRODUCTION.DATABASE_URL,
+      });
+      expect(error.message).toContain('AUTH_JWKS_URL');
+      expect(error.message).toContain('dev issuer is refused');
+    });
+
+    it('refuses AUTH_ISSUER equal to the dev issuer', () => {
+      const error = configError({ ...PRODUCTION, AUTH_ISSUER: 'urn:gatehouse:dev-issuer' });
+      expect(error.message).toContain('AUTH_ISSUER: the dev issuer is refused in production');
+    });
+
+    it('refuses the dev issuer with a JWKS file too', () => {
+      const error = configError({
+        ...without('AUTH_JWKS_URL'),
+        AUTH_JWKS_FILE: '/etc/gatehouse/jwks.json',
+        AUTH_ISSUER: DEV_ISSUER,
+      });
+      expect(error.message).toContain('AUTH_ISSUER');
+    });
+
+    it('refuses to start without AUTH_ISSUER', () => {
+      expect(configError(without('AUTH_ISSUER')).message).toContain('AUTH_ISSUER: required');
+    });
+
+    it('refuses to start without AUTH_AUDIENCE', () => {
+      expect(configError(without('AUTH_AUDIENCE')).message).toContain('AUTH_AUDIENCE: required');
+    });
+
+    it('refuses an http JWKS URL', () => {
+      const error = configError({
+        ...PRODUCTION,
+        AUTH_JWKS_URL: 'http://idp.example.com/.well-known/jwks.json',
+      });
+      expect(error.message).toContain('AUTH_JWKS_URL: must be https in production');
+    });
+
+    it('refuses to start without DATABASE_URL (embedded database)', () => {
+      expect(configError(without('DATABASE_URL')).message).toContain(
+        'DATABASE_URL: production needs a PostgreSQL server',
+      );
+    });
+
+    it('names every problem at once', () => {
+      const error = configError({ NODE_ENV: 'production' });
+      expect(error.message).toContain('AUTH_JWKS_URL');
+      expect(error.message).toContain('AUTH_ISSUER');
+      expect(error.message).toContain('DATABASE_URL');
+    });
+
+    it('turns introspection off by default, on with GRAPHQL_INTROSPECTION=true', () => {
+      expect(loadConfig(PRODUCTION).introspection).toBe(false);
+      expect(loadConfig({ ...PRODUCTION, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+      expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).introspection).toBe(false);
+    });
+  });
+
+  describe('identity provider settings', () => {
+    it('accepts an http JWKS URL outside production', () => {
+      const config = loadConfig({
+        AUTH_JWKS_URL: 'http://localhost:8080/jwks.json',
+        AUTH_ISSUER: 'http://localhost:8080/',
+        AUTH_AUDIENCE: 'gatehouse',
+      });
+      expect(config.auth.jwks.kind).toBe('remote');
+      expect(config.auth.algorithms).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
+    });
+
+    it('resolves a JWKS file and reads the claim settings', () => {
+      const config = loadConfig({
+        AUTH_JWKS_FILE: 'keys/jwks.json',
+        AUTH_ISSUER: 'https://idp.example.com/',
+        AUTH_AUDIENCE: 'gatehouse',
+        AUTH_ALGORITHMS: 'RS256, ES384',
+        AUTH_TENANT_CLAIM: '/org/id',
+        AUTH_ROLES_CLAIM: 'https://example.com/roles',
+        AUTH_SCOPES_CLAIM: 'scp',
+        AUTH_CLOCK_TOLERANCE_SECONDS: '0',
+      });
+      expect(config.auth).toEqual({
+        jwks: { kind: 'file', path: path.resolve('keys/jwks.json') },
+        issuer: 'https://idp.example.com/',
+        audience: 'gatehouse',
+        algorithms: ['RS256', 'ES384'],
+        clockToleranceSeconds: 0,
+        tenantClaim: '/org/id',
+        rolesClaim: 'https://example.com/roles',
+        scopesClaim: 'scp',
+      });
+    });
+
+    it('refuses both AUTH_JWKS_URL and AUTH_JWKS_FILE', () => {
+      const error = configError({
+        AUTH_JWKS_URL: 'https://idp.example.com/jwks.json',
+        AUTH_JWKS_FILE: 'jwks.json',
+        AUTH_ISSUER: 'https://idp.example.com/',
+        AUTH_AUDIENCE: 'gatehouse',
+      });
+      expect(error.message).toContain('AUTH_JWKS_URL and AUTH_JWKS_FILE');
+    });
+
+    it('refuses another issuer for the development key', () => {
+      expect(configError({ AUTH_ISSUER: 'https://idp.example.com/' }).message).toContain(
+        'AUTH_ISSUER',
+      );
+    });
+
+    it('refuses the database app role equal to the owner role', () => {
+      const url = 'postgres://owner:pw@localhost/db';
+      expect(configError({ DATABASE_URL: url, DATABASE_OWNER_URL: url }).message).toContain(
+        'DATABASE_URL',
+      );
+      expect(configError({ DATABASE_OWNER_URL: url }).message).toContain('DATABASE_OWNER_URL');
+    });
+  });
+
+  describe('bad values name the variable', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['AUTH_ALGORITHMS', 'HS256'],
+      ['AUTH_ALGORITHMS', 'none'],
+      ['AUTH_ALGORITHMS', 'ES256,HS256'],
+      ['AUTH_ALGORITHMS', ''],
+      ['DATABASE_URL', 'mysql://x'],
+      ['DATABASE_URL', 'not a url'],
+      ['AUTH_JWKS_URL', 'ftp://idp.example.com/jwks.json'],
+      ['AUTH_CLOCK_TOLERANCE_SECONDS', '3600'],
+      ['NODE_ENV', 'staging'],
+      ['GRAPHQL_INTROSPECTION', 'yes'],
+      ['LOG_LEVEL', 'verbose'],
+      ['CORS_ORIGINS', 'not-an-origin'],
+      // Not http(s): its origin would be "null", which any sandboxed page can send.
+      ['CORS_ORIGINS', 'file:///srv/app'],
+      ['CORS_ORIGINS', 'https://app.example.com,javascript:alert(1)'],
+      ['MAX_BODY_BYTES', '10'],
+    ])('%s=%s', (name, value) => {
+      const error = configError({ [name]: value });
+      expect(error.message).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
+    });
+  });
+});
