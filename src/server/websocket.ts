@@ -9,6 +9,9 @@ import { randomUUID } from 'node:crypto';
 import {
   execute as graphqlExecute,
   getOperationAST,
+  GraphQLError,
+  parse,
+  type DocumentNode,
   NoSchemaIntrospectionCustomRule,
   OperationTypeNode,
   specifiedRules,
@@ -16,7 +19,6 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FormattedExecutionResult,
-  type GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
@@ -25,10 +27,29 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { Principal } from '../authn/Principal.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
+
+function withCode(
+  error: GraphQLError,
+  code: ErrorCode,
+  message: string = error.message,
+): GraphQLError {
+  return new GraphQLError(message, {
+    ...(error.nodes ? { nodes: error.nodes } : {}),
+    ...(error.source ? { source: error.source } : {}),
+    ...(error.positions ? { positions: error.positions } : {}),
+    extensions: { ...error.extensions, code },
+  });
+}
+
+/** Without introspection, validation messages must not suggest field names. */
+function hideSuggestions(message: string): string {
+  return message.replace(/ Did you mean .+\?$/, '');
+}
 const MAX_TIMER_MS = 2_147_483_647;
 
 export interface WebSocketOptions {
@@ -57,7 +78,6 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
   const disposable = useServer(
     {
       schema: options.schema,
-      validate: (schema, document) => graphqlValidate(schema, document, rules),
       async onConnect(ctx) {
         const fromParams = ctx.connectionParams?.['authorization'];
         const header =
@@ -89,9 +109,45 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         const timer = connections.get(ctx.extra.socket)?.expiryTimer;
         if (timer) clearTimeout(timer);
       },
-      context(ctx) {
+      // Parse, validate and pick the operation here (instead of inside graphql-ws) so that
+      // request errors carry the same codes as over HTTP and never close the socket.
+      onSubscribe(ctx, _id, payload) {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError)
+            return [withCode(error, ErrorCode.GRAPHQL_PARSE_FAILED)];
+          throw error;
+        }
+        const invalid = graphqlValidate(options.schema, document, rules);
+        if (invalid.length > 0) {
+          return invalid.map((e) =>
+            withCode(
+              e,
+              ErrorCode.GRAPHQL_VALIDATION_FAILED,
+              options.introspection ? e.message : hideSuggestions(e.message),
+            ),
+          );
+        }
+        if (!getOperationAST(document, payload.operationName)) {
+          return [
+            new GraphQLError(
+              'Could not determine which operation to run (name it with operationName)',
+              {
+                extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE },
+              },
+            ),
+          ];
+        }
         const principal = connections.get(ctx.extra.socket)?.principal ?? null;
-        return options.contextFor(randomUUID(), principal);
+        return {
+          schema: options.schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue: options.contextFor(randomUUID(), principal),
+        };
       },
       async execute(args: ExecutionArgs): Promise<ExecutionResult> {
         const context = args.contextValue as GatehouseContext;
@@ -100,7 +156,12 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
           operation?.operation === OperationTypeNode.MUTATION ? 'write' : 'read',
         );
         try {
-          return await graphqlExecute(args);
+          const result = await graphqlExecute(args);
+          // Errors without data are request errors: variables that do not coerce.
+          if (!('data' in result) && result.errors) {
+            return { errors: result.errors.map((e) => withCode(e, ErrorCode.BAD_USER_INPUT)) };
+          }
+          return result;
         } finally {
           await context.data?.uow.finish(true);
         }

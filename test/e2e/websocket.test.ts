@@ -296,9 +296,43 @@ describe('errors over WebSocket', () => {
     expect(await execute(client, '{ health }')).toEqual({ kind: 'closed', code: 4401 });
   });
 
-  // Known gaps of src/server/websocket.ts (request errors are not coded as over HTTP):
-  it.todo('a validation error is GRAPHQL_VALIDATION_FAILED (today: INTERNAL_SERVER_ERROR)');
-  it.todo('a syntax error is GRAPHQL_PARSE_FAILED (today: the socket closes with 4500)');
-  it.todo('a missing variable is BAD_USER_INPUT (today: INTERNAL_SERVER_ERROR)');
-  it.todo('several operations without a name is OPERATION_RESOLUTION_FAILURE (today: internal)');
+  it.each([
+    ['a syntax error', '{ me { subject ', 'GRAPHQL_PARSE_FAILED'],
+    ['a validation error', '{ me { nope } }', 'GRAPHQL_VALIDATION_FAILED'],
+    ['several unnamed operations', '{ health } { health }', 'GRAPHQL_VALIDATION_FAILED'],
+  ])('%s is a coded request error and the socket stays open', async (_label, query, code) => {
+    const client = connect(tenantToken);
+    const outcome = await execute(client, query);
+    expect(outcome.kind).toBe('error');
+    if (outcome.kind !== 'error') return;
+    expect(outcome.errors.map((e) => e.extensions?.['code'])).toEqual(
+      outcome.errors.map(() => code),
+    );
+    // The same connection still serves the next operation.
+    expect((await result(client, '{ health }')).data).toEqual({ health: 'ok' });
+  });
+
+  it('an operationName that names no operation is OPERATION_RESOLUTION_FAILURE', async () => {
+    const client = connect(tenantToken);
+    const outcome = await new Promise<WsOutcome>((resolve) => {
+      client.subscribe(
+        { query: 'query A { health }', operationName: 'B' },
+        {
+          next: () => undefined,
+          error: (error: unknown) =>
+            resolve({ kind: 'error', errors: error as GraphQLFormattedError[] }),
+          complete: () => resolve({ kind: 'closed', code: undefined }),
+        },
+      );
+    });
+    expect(outcome.kind === 'error' && outcome.errors[0]?.extensions?.['code']).toBe(
+      'OPERATION_RESOLUTION_FAILURE',
+    );
+  });
+
+  it('a missing variable is BAD_USER_INPUT, as over HTTP', async () => {
+    const { ws, http } = await bothTransports(CREATE, {}, tenantToken);
+    expect(ws.map((e) => e.extensions?.['code'])).toEqual(['BAD_USER_INPUT']);
+    expect(http.map((e) => e.extensions?.['code'])).toEqual(['BAD_USER_INPUT']);
+  });
 });
