@@ -75,15 +75,19 @@ export async function migrate(
         );
       }
     }
-    const result = { applied: [] as string[], alreadyApplied: [] as string[] };
+    // Verify every applied migration before applying anything: an edited one refuses the
+    // whole run, including pending migrations whose names sort before it.
     for (const m of migrations) {
       const recorded = applied.get(m.name);
-      if (recorded !== undefined) {
-        if (recorded !== m.checksum) {
-          throw new MigrationError(
-            `migration ${m.name} was edited after it was applied (checksum ${recorded.slice(0, 12)}… → ${m.checksum.slice(0, 12)}…); add a new migration instead`,
-          );
-        }
+      if (recorded !== undefined && recorded !== m.checksum) {
+        throw new MigrationError(
+          `migration ${m.name} was edited after it was applied (checksum ${recorded.slice(0, 12)}… → ${m.checksum.slice(0, 12)}…); add a new migration instead`,
+        );
+      }
+    }
+    const result = { applied: [] as string[], alreadyApplied: [] as string[] };
+    for (const m of migrations) {
+      if (applied.has(m.name)) {
         result.alreadyApplied.push(m.name);
         continue;
       }

@@ -1,0 +1,238 @@
+/**
+ * The catalog check behind `npm run db:check` and the server's start-up guard: it passes on
+ * the migrated database and names every table, policy and view that would let tenant data
+ * escape row-level security. The unsafe objects are created by the owner role inside a
+ * transaction that is rolled back, so the shared database never holds them.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import { checkRls } from '../../src/data/rlsCheck.js';
+import { APP_ROLE } from '../../src/data/roles.js';
+import type { SqlClient } from '../../src/data/SqlClient.js';
+import { openTestDatabase, usingPostgres } from '../support/testDatabase.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TENANT_FILTER = `tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
+
+let db: OpenDatabase;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+/** Runs `work` as the owner role in a transaction that is always rolled back. */
+function rolledBackAsOwner<T>(work: (sql: SqlClient) => Promise<T>): Promise<T> {
+  return db.asOwner(async (sql) => {
+    await sql.exec('begin');
+    try {
+      return await work(sql);
+    } finally {
+      await sql.exec('rollback');
+    }
+  });
+}
+
+describe('checkRls', () => {
+  it('finds no problem on the migrated database', async () => {
+    expect(await db.asOwner((sql) => checkRls(sql))).toEqual([]);
+  });
+
+  it('names a table without RLS, one not FORCEd, a policy without WITH CHECK and a definer view', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const t = {
+      noRls: `gh_norls_${tag}`,
+      notForced: `gh_notforced_${tag}`,
+      noCheck: `gh_nocheck_${tag}`,
+      safe: `gh_safe_${tag}`,
+      definerView: `gh_definer_view_${tag}`,
+      invokerView: `gh_invoker_view_${tag}`,
+    };
+    const { problems, stillSafe } = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        create table ${t.noRls} (tenant_id uuid not null);
+
+        create table ${t.notForced} (tenant_id uuid not null);
+        alter table ${t.notForced} enable row level security;
+        create policy tenant_isolation on ${t.notForced} for all
+          using (${TENANT_FILTER}) with check (${TENANT_FILTER});
+
+        create table ${t.noCheck} (tenant_id uuid not null);
+        alter table ${t.noCheck} enable row level security;
+        alter table ${t.noCheck} force row level security;
+        create policy tenant_isolation on ${t.noCheck} for all using (${TENANT_FILTER});
+
+        -- A control: configured exactly like the real tables, so it must not be reported.
+        create table ${t.safe} (tenant_id uuid not null);
+        alter table ${t.safe} enable row level security;
+        alter table ${t.safe} force row level security;
+        create policy tenant_isolation on ${t.safe} for all
+          using (${TENANT_FILTER}) with check (${TENANT_FILTER});
+
+        create view ${t.definerView} as select id, name from workflows;
+        create view ${t.invokerView} with (security_invoker = true) as select id, name from workflows;`);
+      const found = await checkRls(sql);
+      return { problems: found, stillSafe: found.every((p) => !p.includes(t.safe)) };
+    });
+
+    expect([...problems].sort()).toEqual(
+      [
+        `public.${t.noRls}: row-level security is not enabled`,
+        `public.${t.noRls}: row-level security is not forced`,
+        `public.${t.noRls}: no tenant policy with USING for SELECT`,
+        `public.${t.noRls}: no tenant policy with WITH CHECK for INSERT`,
+        `public.${t.noRls}: no tenant policy with USING and WITH CHECK for UPDATE`,
+        `public.${t.noRls}: no tenant policy with USING for DELETE`,
+        `public.${t.notForced}: row-level security is not forced`,
+        `public.${t.noCheck}: no tenant policy with WITH CHECK for INSERT`,
+        `public.${t.noCheck}: no tenant policy with USING and WITH CHECK for UPDATE`,
+        `public.${t.definerView}: view is not security_invoker (it would bypass RLS)`,
+      ].sort(),
+    );
+    expect(stillSafe).toBe(true);
+    // Rolled back: the database is clean again.
+    expect(await db.asOwner((sql) => checkRls(sql))).toEqual([]);
+  });
+
+  it('names a policy that does not read app.tenant_id, and a policy for SELECT only', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const open = `gh_open_${tag}`;
+    const readOnly = `gh_selectonly_${tag}`;
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        create table ${open} (tenant_id uuid not null);
+        alter table ${open} enable row level security;
+        alter table ${open} force row level security;
+        create policy everything on ${open} for all using (true) with check (true);
+
+        create table ${readOnly} (tenant_id uuid not null);
+        alter table ${readOnly} enable row level security;
+        alter table ${readOnly} force row level security;
+        create policy reads on ${readOnly} for select using (${TENANT_FILTER});
+        create policy writes on ${readOnly} for insert with check (true);`);
+      return checkRls(sql);
+    });
+    expect([...problems].sort()).toEqual(
+      [
+        `public.${open}: no tenant policy with USING for SELECT`,
+        `public.${open}: no tenant policy with WITH CHECK for INSERT`,
+        `public.${open}: no tenant policy with USING and WITH CHECK for UPDATE`,
+        `public.${open}: no tenant policy with USING for DELETE`,
+        `public.${readOnly}: no tenant policy with WITH CHECK for INSERT`,
+        `public.${readOnly}: no tenant policy with USING and WITH CHECK for UPDATE`,
+        `public.${readOnly}: no tenant policy with USING for DELETE`,
+      ].sort(),
+    );
+  });
+
+  it('names a table outside public that the app role was granted, and checks the role itself', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const schema = `gh_side_${tag}`;
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        create schema ${schema};
+        create table ${schema}.granted (tenant_id uuid not null);
+        create table ${schema}.private (tenant_id uuid not null);
+        grant usage on schema ${schema} to ${APP_ROLE};
+        grant select on ${schema}.granted to ${APP_ROLE};`);
+      return checkRls(sql);
+    });
+    // Only the table the app role can reach is reported; the private one is not its concern.
+    expect(problems.filter((p) => p.startsWith(`${schema}.`))).toEqual([
+      `${schema}.granted: row-level security is not enabled`,
+      `${schema}.granted: row-level security is not forced`,
+      `${schema}.granted: no tenant policy with USING for SELECT`,
+      `${schema}.granted: no tenant policy with WITH CHECK for INSERT`,
+      `${schema}.granted: no tenant policy with USING and WITH CHECK for UPDATE`,
+      `${schema}.granted: no tenant policy with USING for DELETE`,
+    ]);
+    expect(problems).toHaveLength(6);
+
+    const roleProblems = await db.asOwner(async (sql) => ({
+      missing: await checkRls(sql, 'gh_no_such_role'),
+      superuser: await checkRls(sql, 'postgres'),
+    }));
+    // Reported, not thrown (has_table_privilege() errors for an unknown role).
+    expect(roleProblems.missing).toEqual(['role gh_no_such_role does not exist']);
+    expect(roleProblems.superuser).toEqual(
+      expect.arrayContaining([
+        'role postgres is a superuser (bypasses RLS)',
+        'role postgres has BYPASSRLS',
+      ]),
+    );
+  });
+});
+
+describe('npm run db:check', () => {
+  const tempDirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function tempDataDir(): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-dbcheck-'));
+    tempDirs.push(dir);
+    return dir;
+  }
+
+  function dbCheck(env: NodeJS.ProcessEnv) {
+    return spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/dbCheck.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      // The same Node as this test (the project needs Node 24).
+      env: {
+        ...env,
+        PATH: `${path.dirname(process.execPath)}${path.delimiter}${env['PATH'] ?? ''}`,
+      },
+    });
+  }
+
+  it('exits 0 on the test database', { timeout: 120_000 }, async () => {
+    const env = usingPostgres
+      ? { ...process.env }
+      : { ...process.env, PGLITE_DATA_DIR: await tempDataDir() };
+    const result = dbCheck(env);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(result.stdout).toContain('db:check ok');
+  });
+
+  it(
+    'exits 1 naming the table when a table lacks RLS (embedded database)',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await tempDataDir();
+      const env: NodeJS.ProcessEnv = { ...process.env, PGLITE_DATA_DIR: dataDir };
+      delete env['DATABASE_URL'];
+      delete env['DATABASE_OWNER_URL'];
+
+      const bad = await openDatabase(
+        { kind: 'embedded', dataDir },
+        { transactionTimeoutMs: 5_000 },
+      );
+      try {
+        await bad.asOwner((sql) =>
+          sql.exec('create table gh_unprotected (tenant_id uuid not null)'),
+        );
+      } finally {
+        await bad.close();
+      }
+
+      const result = dbCheck(env);
+      expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: expect.stringContaining(
+          'db:check failed:\n  - public.gh_unprotected: row-level security is not enabled\n',
+        ) as unknown,
+      });
+    },
+  );
+});
