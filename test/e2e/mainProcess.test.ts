@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const tsx = path.resolve('node_modules/.bin/tsx');
-const baseEnv = {
+const baseEnv: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_ENV: 'development',
   LOG_LEVEL: 'warn',
