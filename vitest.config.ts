@@ -9,6 +9,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Against a shared PostgreSQL, test files run one after another: each starts Gatehouse
+    // with an embedded SpiceDB, and only one such instance may serve a database at a time.
+    fileParallelism: !process.env['DATABASE_URL'],
     maxWorkers: 2,
     // Each file may start an embedded PostgreSQL (PGlite); that takes a few seconds.
     testTimeout: 30_000,

@@ -47,6 +47,28 @@ export interface AuthConfig {
   readonly scopesClaim: string;
 }
 
+export type SpiceDbConfig =
+  | { readonly kind: 'embedded' }
+  | {
+      readonly kind: 'remote';
+      readonly endpoint: string;
+      readonly presharedKey: string;
+      readonly insecure: boolean;
+    };
+
+export interface AuthzConfig {
+  readonly spicedb: SpiceDbConfig;
+  /** Deadline of one SpiceDB call; past it the decision is AUTHZ_UNAVAILABLE. */
+  readonly deadlineMs: number;
+  /** How often the outbox relay retries pending relationship writes. */
+  readonly outboxSweepIntervalMs: number;
+  /** Put the reasons of a denial into `extensions.explain` (development only). */
+  readonly explain: boolean;
+  /** Lifetime of a cached decision (0: no cache) and the cache's bound. */
+  readonly cacheTtlMs: number;
+  readonly cacheMaxEntries: number;
+}
+
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
@@ -55,6 +77,7 @@ export interface Config {
   readonly transactionTimeoutMs: number;
   readonly seedDemoData: boolean;
   readonly auth: AuthConfig;
+  readonly authz: AuthzConfig;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
@@ -101,6 +124,15 @@ const envSchema = z.object({
   CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  SPICEDB_ENDPOINT: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port')
+    .optional(),
+  SPICEDB_PRESHARED_KEY: z.string().min(1).optional(),
+  SPICEDB_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  AUTHZ_CACHE_MAX_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
 
@@ -165,9 +197,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'DATABASE_URL: must connect as the app role, not the owner role of DATABASE_OWNER_URL',
     );
   }
+  if (e.SPICEDB_ENDPOINT && !e.SPICEDB_PRESHARED_KEY) {
+    problems.push('SPICEDB_PRESHARED_KEY: required with SPICEDB_ENDPOINT');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
+  const spicedbHost = e.SPICEDB_ENDPOINT?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const spicedb: SpiceDbConfig =
+    e.SPICEDB_ENDPOINT && e.SPICEDB_PRESHARED_KEY
+      ? {
+          kind: 'remote',
+          endpoint: e.SPICEDB_ENDPOINT,
+          presharedKey: e.SPICEDB_PRESHARED_KEY,
+          // Plaintext only on loopback; anything crossing a network uses TLS.
+          insecure:
+            spicedbHost === 'localhost' ||
+            spicedbHost === '::1' ||
+            /^127\./.test(spicedbHost ?? ''),
+        }
+      : { kind: 'embedded' };
 
   const database: DatabaseConfig = e.DATABASE_URL
     ? { kind: 'postgres', url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL }
@@ -192,6 +241,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tenantClaim: e.AUTH_TENANT_CLAIM,
       rolesClaim: e.AUTH_ROLES_CLAIM,
       scopesClaim: e.AUTH_SCOPES_CLAIM,
+    },
+    authz: {
+      spicedb,
+      deadlineMs: e.SPICEDB_DEADLINE_MS,
+      outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
+      explain: e.NODE_ENV === 'development',
+      cacheTtlMs: e.AUTHZ_CACHE_TTL_MS,
+      cacheMaxEntries: e.AUTHZ_CACHE_MAX_ENTRIES,
     },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const gatehouse = await createGatehouse(config, logger);
+  const gatehouse = await createGatehouse(config, { logger });
   await gatehouse.listen();
   const lines = [
     '',

@@ -1,111 +1,99 @@
 /**
- * One transaction per GraphQL operation (the unit of work), opened lazily on first use and
- * finished once execution ends: committed on success, rolled back when the server fails.
- * Query operations get a READ ONLY transaction. Each root mutation field runs inside its
- * own savepoint, so a mutation that throws leaves nothing behind while its siblings keep
- * their effects (the same contract as PostGraphile's per-mutation savepoints).
+ * The transactions of one GraphQL operation.
  *
- * This is the place where, later, the audit event of a mutation is written in the same
- * transaction as the change it records.
+ * - Reads share one READ ONLY transaction, opened lazily on first use and closed when the
+ *   operation finishes.
+ * - Each root mutation field is its own unit of work: one write transaction that commits
+ *   before the field's payload resolves, so the payload shows committed data. After the
+ *   commit, `afterCommit` runs (the relationship outbox relay), so the permission checks
+ *   of the payload already see the relationships the mutation wrote.
+ *
+ * Before a write transaction opens, the read transaction is closed: the embedded database
+ * has a single connection, and a fresh read transaction afterwards sees the write.
+ * The write transaction is also where a mutation's audit event will be written.
  */
-import type { AccessMode, TenantDatabase, TenantScope, TenantTx } from './TenantDatabase.js';
+import type { TenantDatabase, TenantScope, TenantTx } from './TenantDatabase.js';
 
-interface Open {
+interface OpenRead {
   readonly tx: Promise<TenantTx>;
-  readonly finish: (commit: boolean) => void;
+  readonly close: () => void;
   readonly settled: Promise<unknown>;
 }
 
-class RollbackRequested extends Error {}
+export interface RequestUnitOfWorkOptions {
+  /** Runs after every committed write (never throws to the caller; log inside). */
+  readonly afterCommit?: () => Promise<void>;
+}
 
 export class RequestUnitOfWork {
   readonly #db: TenantDatabase;
   readonly #scope: TenantScope;
-  #mode: AccessMode = 'read';
-  #open: Open | undefined;
+  readonly #options: RequestUnitOfWorkOptions;
+  #read: OpenRead | undefined;
   #finished = false;
-  #savepoints = 0;
 
-  constructor(db: TenantDatabase, scope: TenantScope) {
+  constructor(db: TenantDatabase, scope: TenantScope, options: RequestUnitOfWorkOptions = {}) {
     this.#db = db;
     this.#scope = scope;
+    this.#options = options;
   }
 
   get scope(): TenantScope {
     return this.#scope;
   }
 
-  /** Set before execution from the operation type; a mutation needs a writable transaction. */
-  setMode(mode: AccessMode): void {
-    if (this.#open) throw new Error('RequestUnitOfWork.setMode: transaction already open');
-    this.#mode = mode;
-  }
-
-  /** The operation's transaction client (opened on first call). */
+  /** The operation's read-only transaction (opened on first call). */
   tx(): Promise<TenantTx> {
     if (this.#finished)
       return Promise.reject(new Error('RequestUnitOfWork: operation already finished'));
-    this.#open ??= this.#start();
-    return this.#open.tx;
+    this.#read ??= this.#openRead();
+    return this.#read.tx;
   }
 
-  /**
-   * Runs a root mutation field's work in a savepoint of the operation's transaction.
-   * Throws from `work` roll the savepoint back and propagate.
-   */
+  /** Runs one mutation's work in its own write transaction, commits, then runs `afterCommit`. */
   async mutation<T>(work: (tx: TenantTx) => Promise<T>): Promise<T> {
-    if (this.#mode !== 'write')
-      throw new Error('RequestUnitOfWork.mutation: operation is read-only');
-    const tx = await this.tx();
-    const name = `gh_mutation_${++this.#savepoints}`;
-    await tx.$executeRawUnsafe(`savepoint ${name}`);
-    try {
-      const result = await work(tx);
-      await tx.$executeRawUnsafe(`release savepoint ${name}`);
-      return result;
-    } catch (error) {
-      await tx.$executeRawUnsafe(`rollback to savepoint ${name}`);
-      throw error;
-    }
+    if (this.#finished) throw new Error('RequestUnitOfWork: operation already finished');
+    await this.#closeRead();
+    const result = await this.#db.transaction(this.#scope, 'write', work);
+    await this.#options.afterCommit?.();
+    return result;
   }
 
-  /** Commits (or rolls back) the transaction if one was opened. Rejects if the commit fails. */
-  async finish(commit: boolean): Promise<void> {
+  /** Closes the read transaction, if one was opened. */
+  async finish(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
-    const open = this.#open;
-    if (!open) return;
-    open.finish(commit);
-    try {
-      await open.settled;
-    } catch (error) {
-      if (!(error instanceof RollbackRequested)) throw error;
-    }
+    await this.#closeRead();
   }
 
-  #start(): Open {
+  async #closeRead(): Promise<void> {
+    const read = this.#read;
+    if (!read) return;
+    this.#read = undefined;
+    read.close();
+    await read.settled;
+  }
+
+  #openRead(): OpenRead {
     let resolveTx!: (tx: TenantTx) => void;
     let rejectTx!: (error: unknown) => void;
     const tx = new Promise<TenantTx>((resolve, reject) => {
       resolveTx = resolve;
       rejectTx = reject;
     });
-    let finish!: (commit: boolean) => void;
-    const done = new Promise<boolean>((resolve) => {
-      finish = resolve;
+    let close!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      close = resolve;
     });
     const settled = this.#db
-      .transaction(this.#scope, this.#mode, async (client) => {
+      .transaction(this.#scope, 'read', async (client) => {
         resolveTx(client);
-        if (!(await done)) throw new RollbackRequested();
+        await closed;
       })
       .catch((error: unknown) => {
         rejectTx(error); // opening failed: every waiting resolver sees it
-        throw error;
       });
-    // Avoid an unhandled rejection if nobody awaited `tx` or `settled` yet.
     tx.catch(() => undefined);
-    settled.catch(() => undefined);
-    return { tx, finish, settled };
+    return { tx, close, settled };
   }
 }

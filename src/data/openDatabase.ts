@@ -12,7 +12,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { migrate } from './migrator.js';
-import { APP_ROLE, OWNER_ROLE } from './roles.js';
+import { APP_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
@@ -20,6 +20,11 @@ import { assertAppRoleIsConfined } from './rlsCheck.js';
 export interface OpenDatabase {
   readonly kind: DatabaseConfig['kind'];
   readonly tenants: TenantDatabase;
+  /**
+   * The underlying client, for infrastructure that is not a request (the outbox relay,
+   * which switches to its own role). Request code only ever gets `tenants`.
+   */
+  readonly prisma: PrismaClient;
   /**
    * Runs `work` with a raw connection as the owner role (migrations, seeding). Embedded:
    * the PGlite connection switched to the owner role; PostgreSQL: DATABASE_OWNER_URL.
@@ -44,11 +49,15 @@ export async function provisionRoles(sql: SqlClient): Promise<void> {
       if not exists (select from pg_roles where rolname = '${APP_ROLE}') then
         create role ${APP_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
       end if;
+      if not exists (select from pg_roles where rolname = '${RELAY_ROLE}') then
+        create role ${RELAY_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
+      end if;
     end $$;
     do $$ begin
       execute format('grant create on database %I to ${OWNER_ROLE}', current_database());
     end $$;
-    grant usage, create on schema public to ${OWNER_ROLE};`);
+    grant usage, create on schema public to ${OWNER_ROLE};
+    grant ${RELAY_ROLE} to ${APP_ROLE};`);
 }
 
 export async function openDatabase(
@@ -82,6 +91,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     kind: 'embedded',
+    prisma,
     tenants: new TenantDatabase(prisma, {
       assumeRole: APP_ROLE,
       timeoutMs: options.transactionTimeoutMs,
@@ -107,6 +117,7 @@ async function openPostgres(
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url }) });
   return {
     kind: 'postgres',
+    prisma,
     tenants: new TenantDatabase(prisma, { timeoutMs: options.transactionTimeoutMs }),
     async asOwner(work) {
       if (!config.ownerUrl) throw new Error('DATABASE_OWNER_URL is required for owner operations');

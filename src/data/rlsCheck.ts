@@ -3,9 +3,18 @@
  * protected by row-level security that the app role cannot escape.
  */
 import type { SqlClient } from './SqlClient.js';
-import { APP_ROLE, OWNER_ROLE } from './roles.js';
+import { APP_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 
 const TENANT_SETTING = "current_setting('app.tenant_id'";
+/**
+ * The one predicate a permissive policy reachable by the app role may have, as PostgreSQL
+ * prints it. Permissive policies are OR-ed, so anything looser (`… OR true`) would open
+ * the table; checking the exact text is deliberate.
+ */
+const TENANT_PREDICATE =
+  /^\((tenant_id|id) = \( SELECT \(NULLIF\(current_setting\('app\.tenant_id'::text, true\), ''::text\)\)::uuid AS "?nullif"?\)\)$/;
+/** The only tables the relay role may touch, across tenants (relationship tuples, no domain data). */
+const RELAY_TABLES = new Set(['public.authz_outbox', 'public.authz_tokens']);
 
 /**
  * Returns every problem found (empty when the database is safe):
@@ -42,6 +51,38 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
     if (role.owner_member) problems.push(`role ${appRole} is a member of ${OWNER_ROLE}`);
   }
 
+  // Roles the app role can become (SET ROLE). Only the relay role is acceptable, and only
+  // while it reaches nothing but the outbox tables.
+  const memberOf = role
+    ? (
+        await sql.query<{ rolname: string }>(
+          `select r.rolname from pg_roles r
+            where r.rolname not in ($1, $2) and pg_has_role($1, r.oid, 'MEMBER') order by 1`,
+          [appRole, OWNER_ROLE],
+        )
+      ).map((r) => r.rolname)
+    : [];
+  for (const other of memberOf) {
+    if (other !== RELAY_ROLE) {
+      problems.push(`role ${appRole} is a member of ${other}`);
+      continue;
+    }
+    const reach = await sql.query<{ name: string }>(
+      `select format('%I.%I', n.nspname, c.relname) as name
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p', 'v', 'm')
+          and n.nspname not in ('pg_catalog', 'information_schema')
+          and has_table_privilege($1, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+        order by 1`,
+      [RELAY_ROLE],
+    );
+    for (const r of reach) {
+      if (!RELAY_TABLES.has(r.name))
+        problems.push(`role ${RELAY_ROLE} can reach ${r.name} (only the outbox tables)`);
+    }
+  }
+  const appRoles = new Set(['public', appRole, ...memberOf]);
+
   // has_table_privilege() raises an error for a role that does not exist; then only the
   // tables in `public` are checked (and the missing role is reported above).
   const reachable = role
@@ -62,8 +103,11 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
     qual: string | null;
     check: string | null;
     roles: string[];
+    name: string;
+    permissive: string;
   }>(
-    `select format('%I.%I', schemaname, tablename) as "table", cmd, qual, with_check as "check", roles::text[] as roles
+    `select format('%I.%I', schemaname, tablename) as "table", policyname as name, permissive, cmd,
+            qual, with_check as "check", roles::text[] as roles
        from pg_policies`,
   );
   for (const t of tables) {
@@ -72,6 +116,14 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
     const applicable = policies.filter(
       (p) => p.table === t.name && (p.roles.includes('public') || p.roles.includes(appRole)),
     );
+    for (const p of policies) {
+      if (p.table !== t.name || p.permissive !== 'PERMISSIVE') continue;
+      if (!p.roles.some((r) => appRoles.has(r))) continue;
+      const relayOnly = p.roles.every((r) => r === RELAY_ROLE) && RELAY_TABLES.has(t.name);
+      if (relayOnly) continue;
+      const loose = [p.qual, p.check].some((e) => e !== null && !TENANT_PREDICATE.test(e));
+      if (loose) problems.push(`${t.name}: policy ${p.name} is looser than the tenant predicate`);
+    }
     const covers = (
       cmd: 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE',
       needs: Array<'qual' | 'check'>,

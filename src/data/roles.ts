@@ -10,3 +10,8 @@ export const OWNER_ROLE = 'gatehouse_owner';
 export const APP_ROLE = 'gatehouse_app';
 /** Schema holding the migration ledger; the app role has no access to it. */
 export const META_SCHEMA = 'gatehouse_meta';
+/**
+ * Role of the relationship outbox relay: sees every tenant's `authz_outbox` and
+ * `authz_tokens` rows and nothing else. The app role may SET ROLE to it.
+ */
+export const RELAY_ROLE = 'gatehouse_relay';

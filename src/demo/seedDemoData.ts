@@ -7,6 +7,18 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { TenantDatabase } from '../data/TenantDatabase.js';
 import { DEMO_TEAMS, DEMO_TENANTS, DEMO_USERS, DEMO_WORKFLOWS } from './demoData.js';
+import {
+  enqueueRelationships,
+  touch,
+  type RelationshipChange,
+} from '../authz/outbox/RelationshipOutbox.js';
+import {
+  membershipTuple,
+  shareTuple,
+  teamTuples,
+  userTuples,
+  workflowTuples,
+} from '../authz/RelationshipTuple.js';
 
 export interface SeedResult {
   readonly created: string[];
@@ -34,6 +46,9 @@ export async function seedDemoData(ownerPrisma: PrismaClient): Promise<SeedResul
             roles: [...x.roles],
           })),
         });
+        const relationships: RelationshipChange[] = users.flatMap((x) =>
+          userTuples(tenant.id, x).map(touch),
+        );
         const userId = (k: string): string => {
           const found = users.find((x) => x.key === k);
           if (!found) throw new Error(`demo data: unknown user ${k}`);
@@ -41,18 +56,21 @@ export async function seedDemoData(ownerPrisma: PrismaClient): Promise<SeedResul
         };
         for (const team of DEMO_TEAMS.filter((t) => t.tenant === key)) {
           await tx.team.create({ data: { tenantId: tenant.id, id: team.id, name: team.name } });
-          await tx.teamMembership.createMany({
-            data: team.members.map(([member, role]) => ({
-              tenantId: tenant.id,
-              teamId: team.id,
-              userId: userId(member),
-              role,
-            })),
-          });
+          const memberships = team.members.map(([member, role]) => ({
+            tenantId: tenant.id,
+            teamId: team.id,
+            userId: userId(member),
+            role,
+          }));
+          await tx.teamMembership.createMany({ data: memberships });
+          relationships.push(
+            ...teamTuples(tenant.id, team).map(touch),
+            ...memberships.map((m) => touch(membershipTuple(tenant.id, m))),
+          );
         }
         for (const wf of DEMO_WORKFLOWS.filter((w) => w.tenant === key)) {
           const team = DEMO_TEAMS.find((t) => t.tenant === key && t.name === wf.team);
-          await tx.workflow.create({
+          const workflow = await tx.workflow.create({
             data: {
               tenantId: tenant.id,
               id: wf.id,
@@ -64,11 +82,14 @@ export async function seedDemoData(ownerPrisma: PrismaClient): Promise<SeedResul
             },
           });
           for (const [member, role] of wf.shares) {
-            await tx.workflowShare.create({
+            const share = await tx.workflowShare.create({
               data: { tenantId: tenant.id, workflowId: wf.id, userId: userId(member), role },
             });
+            relationships.push(touch(shareTuple(tenant.id, share)));
           }
+          relationships.push(...workflowTuples(tenant.id, workflow).map(touch));
         }
+        await enqueueRelationships(tx, tenant.id, relationships);
         return true;
       },
     );

@@ -7,6 +7,8 @@ import type { ShareRole, Workflow } from '../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../errors/clientErrors.js';
 import { EDITABLE_STATUS, TRANSITIONS, type WorkflowTransition } from './workflowLifecycle.js';
 import { requireId, requireText } from './inputValidation.js';
+import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
+import { shareTuple, workflowTeamTuple, workflowTuples } from '../authz/RelationshipTuple.js';
 
 const PAST_TENSE: Readonly<Record<WorkflowTransition, string>> = {
   submit: 'submitted',
@@ -54,7 +56,7 @@ export async function createWorkflow(
   const name = requireText(draft.name, 'name', { min: 1, max: 200 });
   const description = requireText(draft.description ?? '', 'description', { min: 0, max: 10_000 });
   const teamId = draft.teamId ? await requireTeam(tx, actor.tenantId, draft.teamId) : null;
-  return tx.workflow.create({
+  const workflow = await tx.workflow.create({
     data: {
       tenantId: actor.tenantId,
       name,
@@ -64,6 +66,13 @@ export async function createWorkflow(
       teamId,
     },
   });
+  // Relationships commit with the workflow (transactional outbox, DESIGN.md gate 2).
+  await enqueueRelationships(
+    tx,
+    actor.tenantId,
+    workflowTuples(actor.tenantId, workflow).map(touch),
+  );
+  return workflow;
 }
 
 export async function updateWorkflow(
@@ -105,6 +114,14 @@ export async function updateWorkflow(
       });
     }
     throw conflict('The workflow was changed by someone else; reload it and retry');
+  }
+  if (data.teamId !== undefined && data.teamId !== current.teamId) {
+    await enqueueRelationships(tx, actor.tenantId, [
+      ...(current.teamId
+        ? [remove(workflowTeamTuple(actor.tenantId, current.id, current.teamId))]
+        : []),
+      ...(data.teamId ? [touch(workflowTeamTuple(actor.tenantId, current.id, data.teamId))] : []),
+    ]);
   }
   return findWorkflow(tx, actor.tenantId, current.id);
 }
@@ -155,16 +172,42 @@ export async function shareWorkflow(
     select: { id: true },
   });
   if (!user) throw notFound('User');
+  const key = { tenantId: actor.tenantId, workflowId: workflow.id, userId: user.id };
+  const previous = await tx.workflowShare.findUnique({
+    where: { tenantId_workflowId_userId: key },
+  });
   await tx.workflowShare.upsert({
-    where: {
-      tenantId_workflowId_userId: {
-        tenantId: actor.tenantId,
-        workflowId: workflow.id,
-        userId: user.id,
-      },
-    },
-    create: { tenantId: actor.tenantId, workflowId: workflow.id, userId: user.id, role },
+    where: { tenantId_workflowId_userId: key },
+    create: { ...key, role },
     update: { role },
   });
+  if (previous?.role !== role) {
+    await enqueueRelationships(tx, actor.tenantId, [
+      ...(previous ? [remove(shareTuple(actor.tenantId, previous))] : []),
+      touch(shareTuple(actor.tenantId, { workflowId: workflow.id, userId: user.id, role })),
+    ]);
+  }
+  return workflow;
+}
+
+export async function unshareWorkflow(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+  userId: string,
+): Promise<Workflow> {
+  const workflow = await findWorkflow(tx, actor.tenantId, id);
+  const key = {
+    tenantId: actor.tenantId,
+    workflowId: workflow.id,
+    userId: requireId(userId, 'userId'),
+  };
+  const previous = await tx.workflowShare.findUnique({
+    where: { tenantId_workflowId_userId: key },
+  });
+  if (previous) {
+    await tx.workflowShare.delete({ where: { tenantId_workflowId_userId: key } });
+    await enqueueRelationships(tx, actor.tenantId, [remove(shareTuple(actor.tenantId, previous))]);
+  }
   return workflow;
 }

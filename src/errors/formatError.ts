@@ -91,9 +91,12 @@ export function createFormatError(options: FormatErrorOptions) {
   };
 }
 
-/** `extensions.http` steers the HTTP status; it is not for clients. */
+/**
+ * `extensions.http` steers the HTTP status; it is not for clients. A coded error is an
+ * answer, not a fault: its stack trace says nothing useful, even in development.
+ */
 function stripHttp(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (!formatted.extensions || !('http' in formatted.extensions)) return formatted;
-  const { http: _http, ...extensions } = formatted.extensions;
+  if (!formatted.extensions) return formatted;
+  const { http: _http, stacktrace: _stacktrace, ...extensions } = formatted.extensions;
   return { ...formatted, extensions };
 }

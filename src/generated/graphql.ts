@@ -47,10 +47,18 @@ export type CreateWorkflowInput = {
   teamId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** What a denied field does to the response. */
+export type DenialMode =
+  /** The field resolves to null with a FORBIDDEN error at its path (nullable fields). */
+  | 'NULL_WITH_ERROR'
+  /** The whole operation is rejected: no data, only the error. */
+  | 'REJECT_OPERATION';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** PENDING_APPROVAL → APPROVED, recording the approval. */
   approveWorkflow: Workflow;
+  /** Creates a DRAFT workflow owned by the caller. */
   createWorkflow: Workflow;
   /** PENDING_APPROVAL → REJECTED, recording the decision. */
   rejectWorkflow: Workflow;
@@ -58,6 +66,8 @@ export type Mutation = {
   shareWorkflow: Workflow;
   /** DRAFT → PENDING_APPROVAL. */
   submitWorkflow: Workflow;
+  /** Removes a user's share of the workflow (no-op if there is none). */
+  unshareWorkflow: Workflow;
   /** Edits a DRAFT workflow. With `expectedVersion`, fails with CONFLICT if it changed meanwhile. */
   updateWorkflow: Workflow;
 };
@@ -92,6 +102,12 @@ export type MutationSubmitWorkflowArgs = {
 };
 
 
+export type MutationUnshareWorkflowArgs = {
+  id: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationUpdateWorkflowArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -120,7 +136,10 @@ export type Query = {
   teams: Array<Team>;
   /** A user of the caller's organisation, or null (also for another organisation's user). */
   user: Maybe<User>;
-  /** A workflow by id, or null — the same for one that does not exist and one of another organisation. */
+  /**
+   * A workflow the caller may view. A workflow that does not exist, one of another
+   * organisation and one the caller may not view all answer the same: null and FORBIDDEN.
+   */
   workflow: Maybe<Workflow>;
   /** Workflows of the caller's organisation, newest first. */
   workflows: WorkflowConnection;
@@ -185,7 +204,8 @@ export type UpdateWorkflowInput = {
 export type User = {
   __typename?: 'User';
   displayName: Scalars['String']['output'];
-  email: Scalars['String']['output'];
+  /** Personal data: visible to the user and to organisation admins (null otherwise). */
+  email: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   roles: Array<OrgRole>;
   teams: Array<TeamMembership>;
@@ -208,14 +228,16 @@ export type Viewer = {
 
 export type Workflow = {
   __typename?: 'Workflow';
-  amount: Scalars['Decimal']['output'];
+  /** Financial data: null without `view_financials`. */
+  amount: Maybe<Scalars['Decimal']['output']>;
   approvals: Array<Approval>;
   createdAt: Scalars['DateTime']['output'];
   description: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   owner: User;
-  shares: Array<WorkflowShare>;
+  /** Who the workflow is shared with: for those who may share it. */
+  shares: Maybe<Array<WorkflowShare>>;
   status: WorkflowStatus;
   team: Maybe<Team>;
   updatedAt: Scalars['DateTime']['output'];
@@ -333,6 +355,7 @@ export type ResolversTypes = {
   CreateWorkflowInput: CreateWorkflowInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  DenialMode: DenialMode;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -386,9 +409,31 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PermissionDirectiveArgs = {
+  name: Scalars['String']['input'];
+  on?: Maybe<Scalars['String']['input']>;
+  onDeny?: Maybe<DenialMode>;
+  type?: Maybe<Scalars['String']['input']>;
+};
+
+export type PermissionDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = PermissionDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RequiresScopesDirectiveArgs = {
+  scopes: Array<Array<Scalars['String']['input']>>;
+};
+
+export type RequiresScopesDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = RequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ResourceDirectiveArgs = {
+  idField?: Scalars['String']['input'];
+  type: Scalars['String']['input'];
+};
+
+export type ResourceDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = ResourceDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ApprovalResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Approval'] = ResolversParentTypes['Approval']> = {
   approver?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -412,6 +457,7 @@ export type MutationResolvers<ContextType = GatehouseContext, ParentType extends
   rejectWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationRejectWorkflowArgs, 'id'>>;
   shareWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationShareWorkflowArgs, 'id' | 'role' | 'userId'>>;
   submitWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationSubmitWorkflowArgs, 'id'>>;
+  unshareWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationUnshareWorkflowArgs, 'id' | 'userId'>>;
   updateWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationUpdateWorkflowArgs, 'id' | 'input'>>;
 };
 
@@ -449,7 +495,7 @@ export type TenantResolvers<ContextType = GatehouseContext, ParentType extends R
 
 export type UserResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['OrgRole']>, ParentType, ContextType>;
   teams?: Resolver<Array<ResolversTypes['TeamMembership']>, ParentType, ContextType>;
@@ -465,14 +511,14 @@ export type ViewerResolvers<ContextType = GatehouseContext, ParentType extends R
 };
 
 export type WorkflowResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Workflow'] = ResolversParentTypes['Workflow']> = {
-  amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  amount?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   approvals?: Resolver<Array<ResolversTypes['Approval']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
-  shares?: Resolver<Array<ResolversTypes['WorkflowShare']>, ParentType, ContextType>;
+  shares?: Resolver<Maybe<Array<ResolversTypes['WorkflowShare']>>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
   team?: Resolver<Maybe<ResolversTypes['Team']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -516,5 +562,8 @@ export type Resolvers<ContextType = GatehouseContext> = {
 
 export type DirectiveResolvers<ContextType = GatehouseContext> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
+  permission?: PermissionDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
+  requiresScopes?: RequiresScopesDirectiveResolver<any, any, ContextType>;
+  resource?: ResourceDirectiveResolver<any, any, ContextType>;
 };

@@ -1,5 +1,6 @@
 /** The per-operation context every resolver receives. Immutable after creation. */
 import type { Principal } from '../authn/Principal.js';
+import type { RequestAuthorizer } from '../authz/RequestAuthorizer.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestData } from './RequestData.js';
 
@@ -9,5 +10,7 @@ export interface GatehouseContext {
   readonly principal: Principal | null;
   /** Data access in the caller's tenant; null for anonymous callers. */
   readonly data: RequestData | null;
+  /** Gates 2 and 3 for this operation. */
+  readonly authz: RequestAuthorizer;
   readonly logger: Logger;
 }

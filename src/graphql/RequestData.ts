@@ -14,6 +14,8 @@ import type {
   WorkflowShare,
 } from '../generated/prisma/client.js';
 import { forbidden } from '../errors/clientErrors.js';
+import type { Actor } from '../domain/workflowCommands.js';
+import type { RecordedWrites } from '../authz/PermissionChecker.js';
 
 function byKey<T, K>(
   keys: readonly K[],
@@ -103,6 +105,37 @@ export class RequestData {
     return groupByKey(ids, rows, (r) => r.workflowId);
   });
 
+  /**
+   * What the outbox relay recorded for these objects: when each was last written and the
+   * newest ZedToken among them, so checks on them see at least the relationships written
+   * with them (read-after-write) and cached decisions older than a write are not used.
+   */
+  async recordedWrites(
+    objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
+  ): Promise<RecordedWrites> {
+    if (objects.length === 0) return { token: undefined, writtenAt: new Map() };
+    const rows = await (
+      await this.tx()
+    ).$queryRawUnsafe<
+      Array<{ resource_type: string; resource_id: string; zed_token: string; applied_at: Date }>
+    >(
+      `select resource_type, resource_id, zed_token, applied_at from authz_tokens
+        where tenant_id = $1::uuid
+          and (resource_type, resource_id) in (select * from unnest($2::text[], $3::text[]))`,
+      this.tenantId,
+      objects.map((o) => o.resourceType),
+      objects.map((o) => o.resourceId),
+    );
+    let freshest: { token: string; at: number } | undefined;
+    const writtenAt = new Map<string, number>();
+    for (const r of rows) {
+      const at = r.applied_at.getTime();
+      writtenAt.set(`${r.resource_type}:${r.resource_id}`, at);
+      if (!freshest || at > freshest.at) freshest = { token: r.zed_token, at };
+    }
+    return { token: freshest?.token, writtenAt };
+  }
+
   #currentUser: Promise<User | null> | undefined;
 
   /** The caller's user account in this tenant, or null when the subject has none. */
@@ -113,10 +146,33 @@ export class RequestData {
     return this.#currentUser;
   }
 
-  /** Like {@link currentUser}, but an operation that acts as a user needs an account. */
-  async requireCurrentUser(): Promise<User> {
-    const user = await this.currentUser();
-    if (!user) throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
-    return user;
+  /**
+   * Runs a mutation as the caller's user account, in its own write transaction (see
+   * RequestUnitOfWork). The account is read inside that transaction. Loader caches are
+   * dropped afterwards, so the payload resolves against committed data.
+   */
+  async mutate<T>(work: (tx: TenantTx, actor: Actor) => Promise<T>): Promise<T> {
+    try {
+      return await this.uow.mutation(async (tx) => {
+        const user = await tx.user.findFirst({
+          where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
+          select: { id: true },
+        });
+        if (!user)
+          throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
+        return work(tx, { tenantId: this.tenantId, userId: user.id });
+      });
+    } finally {
+      for (const loader of [
+        this.users,
+        this.teams,
+        this.membershipsByTeam,
+        this.membershipsByUser,
+        this.approvalsByWorkflow,
+        this.sharesByWorkflow,
+      ]) {
+        loader.clearAll();
+      }
+    }
   }
 }

@@ -1,10 +1,13 @@
-/** The executable schema: SDL from schema/*.graphql, resolvers, and the access directives. */
+/**
+ * The executable schema: SDL from schema/*.graphql, resolvers, and the rule tree generated
+ * from the access directives (gates 2 and 3). Throws when any field lacks a rule.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { applyAuthenticationDirectives } from './authenticationDirectives.js';
+import { applyAuthorization, type AuthorizedSchema } from '../authz/authorizationMiddleware.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 import { tenancyResolvers } from './resolvers/tenancyResolvers.js';
 import { workflowResolvers } from './resolvers/workflowResolvers.js';
@@ -19,7 +22,8 @@ export function loadTypeDefs(dir: string = SCHEMA_DIR): string[] {
     .map((f) => readFileSync(path.join(dir, f), 'utf8'));
 }
 
-export function buildSchema(): GraphQLSchema {
+/** The schema before authorization is applied (for tooling and checks). */
+export function buildBaseSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(),
     resolvers: [
@@ -29,5 +33,9 @@ export function buildSchema(): GraphQLSchema {
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
-  return applyAuthenticationDirectives(schema);
+  return schema;
+}
+
+export function buildSchema(): AuthorizedSchema {
+  return applyAuthorization(buildBaseSchema());
 }

@@ -4,23 +4,34 @@
  * for WebSocket on the same port, health endpoints and graceful shutdown.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { OperationTypeNode } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { authenticate } from '../authn/authenticateRequest.js';
 import { createTokenVerifier, type TokenVerifier } from '../authn/TokenVerifier.js';
 import type { Principal } from '../authn/Principal.js';
 import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
+import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
+import { DecisionCache } from '../authz/DecisionCache.js';
+import { OutboxRelay } from '../authz/outbox/OutboxRelay.js';
+import { RequestAuthorizer } from '../authz/RequestAuthorizer.js';
+import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
+import {
+  connectSpiceDb,
+  ensureSchema,
+  type SpiceDbConnection,
+} from '../authz/spicedb/SpiceDbConnection.js';
 import { RequestUnitOfWork } from '../data/RequestUnitOfWork.js';
 import { seedDemoData } from '../demo/seedDemoData.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import { createFormatError } from '../errors/formatError.js';
-import { buildSchema } from '../graphql/buildSchema.js';
+import { buildBaseSchema, buildSchema } from '../graphql/buildSchema.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { RequestData } from '../graphql/RequestData.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -32,6 +43,9 @@ export interface Gatehouse {
   /** `http://host:port` once listening. */
   readonly url: string;
   readonly database: OpenDatabase;
+  readonly metrics: GatehouseMetrics;
+  /** The relationship outbox relay (tests drive it; it also runs on its own). */
+  readonly relay: OutboxRelay;
   listen(): Promise<void>;
   /** Graceful stop: refuse new work, finish in-flight requests, close connections. */
   stop(): Promise<void>;
@@ -50,57 +64,161 @@ export function jsonError(
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
-/** Builds the per-operation context for an authenticated or anonymous caller. */
-export function contextFor(
-  db: OpenDatabase,
-  logger: Logger,
-  requestId: string,
-  principal: Principal | null,
-): GatehouseContext {
-  const data = principal
-    ? new RequestData(
-        new RequestUnitOfWork(db.tenants, {
-          tenantId: principal.tenantId,
-          subject: principal.subject,
-        }),
-      )
-    : null;
-  return { requestId, principal, data, logger: logger };
+/** Counters for benchmarks and tests (process-wide). */
+export interface GatehouseMetrics {
+  spicedbRpcs: number;
+  checkedItems: number;
 }
 
-/** Sets the transaction mode from the operation type before anything executes. */
-const operationModePlugin: ApolloServerPlugin<GatehouseContext> = {
-  requestDidStart() {
-    return Promise.resolve({
-      didResolveOperation({ operation, contextValue }) {
-        contextValue.data?.uow.setMode(
-          operation?.operation === OperationTypeNode.MUTATION ? 'write' : 'read',
-        );
-        return Promise.resolve();
-      },
-    });
-  },
-};
+/**
+ * Answers the whole operation with its REJECT_OPERATION denials (no data) when a field
+ * declared `onDeny: REJECT_OPERATION` was denied.
+ */
+function rejectOperationPlugin(
+  format: (e: GraphQLError) => GraphQLFormattedError,
+): ApolloServerPlugin<GatehouseContext> {
+  return {
+    requestDidStart() {
+      return Promise.resolve({
+        willSendResponse({ response, contextValue }) {
+          const rejections = contextValue.authz.rejections;
+          if (rejections.length > 0 && response.body.kind === 'single') {
+            response.body.singleResult = { errors: rejections.map(format) };
+          }
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}
+
+const EMBEDDED_SPICEDB_LOCK = 720_394_120;
+
+/**
+ * The embedded SpiceDB lives in this process's memory, and its ZedTokens and applied
+ * outbox entries mean nothing to another process's. So with an embedded SpiceDB only one
+ * Gatehouse may serve a database: this session-level advisory lock, held for the server's
+ * lifetime, makes a second one refuse to start. Replicas share a SpiceDB cluster instead.
+ */
+async function claimEmbeddedSpiceDb(databaseUrl: string): Promise<SqlClient> {
+  const lock = await connectPostgres(databaseUrl);
+  const rows = await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+    EMBEDDED_SPICEDB_LOCK,
+  ]);
+  if (rows[0]?.locked !== true) {
+    await lock.close();
+    throw new Error(
+      'another Gatehouse instance with an embedded SpiceDB already serves this database; ' +
+        'run replicas against a shared SpiceDB cluster (set SPICEDB_ENDPOINT)',
+    );
+  }
+  return lock;
+}
+
+export interface GatehouseOptions {
+  readonly logger?: Logger;
+  /**
+   * Use this SpiceDB connection instead of connecting per the configuration (tests wrap a
+   * real one to kill or stall it). Gatehouse still writes the schema and closes it on stop.
+   */
+  readonly spicedb?: SpiceDbConnection;
+  /**
+   * Benchmark baselines, settable only in code (bench/), never from the environment:
+   * `off` serves without authorization; `naive` checks every field with its own
+   * CheckPermission call (no batching, no memo).
+   */
+  readonly benchmarkAuthorization?: 'off' | 'naive';
+}
 
 export async function createGatehouse(
   config: Config,
-  logger: Logger = createLogger(config.logLevel),
+  options: GatehouseOptions = {},
 ): Promise<Gatehouse> {
-  const schema = buildSchema();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const schema =
+    options.benchmarkAuthorization === 'off' ? buildBaseSchema() : buildSchema().schema;
   const verifier: TokenVerifier = await createTokenVerifier(config.auth);
   const db = await openDatabase(config.database, {
     transactionTimeoutMs: config.transactionTimeoutMs,
   });
+  let spicedb: SpiceDbConnection | undefined;
+  let instanceLock: SqlClient | undefined;
+  const decisions = new DecisionCache({
+    ttlMs: config.authz.cacheTtlMs,
+    maxEntries: config.authz.cacheMaxEntries,
+  });
+  let relay: OutboxRelay;
   try {
     if (config.seedDemoData) {
       const seeded = await db.asOwner((_sql, prisma) => seedDemoData(prisma));
       if (seeded.created.length > 0)
         logger.info('seeded demo tenants', { tenants: seeded.created });
     }
+    spicedb = options.spicedb ?? (await connectSpiceDb(config.authz.spicedb));
+    if (spicedb.kind === 'embedded' && config.database.kind === 'postgres') {
+      instanceLock = await claimEmbeddedSpiceDb(config.database.url);
+    }
+    await ensureSchema(spicedb, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
+    relay = new OutboxRelay({
+      onWrite: () => decisions.invalidate(),
+      prisma: db.prisma,
+      spicedb,
+      logger,
+      deadlineMs: Math.max(config.authz.deadlineMs, 5_000),
+      sweepIntervalMs: config.authz.outboxSweepIntervalMs,
+    });
+    if (spicedb.kind === 'embedded') {
+      // The embedded SpiceDB starts empty: rebuild it from PostgreSQL, the source of truth.
+      const replayed = await relay.replay();
+      logger.info('replayed relationships into embedded SpiceDB', { relationships: replayed });
+    } else {
+      await relay.drain().catch((error: unknown) => {
+        logger.warn('outbox relay could not reach SpiceDB at start; will retry', { error });
+      });
+    }
+    relay.start();
   } catch (error) {
+    spicedb?.close();
+    await instanceLock?.close();
     await db.close();
     throw error;
   }
+  const spice = spicedb;
+  const metrics: GatehouseMetrics = { spicedbRpcs: 0, checkedItems: 0 };
+
+  /** Builds the per-operation context for an authenticated or anonymous caller. */
+  const contextFor = (requestId: string, principal: Principal | null): GatehouseContext => {
+    const data = principal
+      ? new RequestData(
+          new RequestUnitOfWork(
+            db.tenants,
+            { tenantId: principal.tenantId, subject: principal.subject },
+            {
+              // Apply the mutation's relationships before its payload is authorised.
+              afterCommit: () =>
+                relay.drain().then(
+                  () => undefined,
+                  (error: unknown) =>
+                    logger.warn('outbox relay failed after commit', { requestId, error }),
+                ),
+            },
+          ),
+        )
+      : null;
+    const authz = new RequestAuthorizer(principal, data, {
+      spicedb: spice,
+      deadlineMs: config.authz.deadlineMs,
+      explain: config.authz.explain,
+      cache: decisions,
+      logger,
+      ...(options.benchmarkAuthorization ? { benchmark: options.benchmarkAuthorization } : {}),
+      onRpc: (items) => {
+        metrics.spicedbRpcs += 1;
+        metrics.checkedItems += items;
+      },
+    });
+    return { requestId, principal, data, authz, logger };
+  };
 
   const formatError = createFormatError({ development: config.env === 'development', logger });
   const httpServer = http.createServer();
@@ -119,7 +237,7 @@ export async function createGatehouse(
         stopGracePeriodMillis: config.shutdownGraceMs,
       }),
       ApolloServerPluginLandingPageDisabled(),
-      operationModePlugin,
+      rejectOperationPlugin((e) => formatError(e.toJSON(), e)),
     ],
   });
   const ws = attachWebSocketServer({
@@ -132,12 +250,13 @@ export async function createGatehouse(
     verifier,
     introspection: config.introspection,
     formatError,
-    contextFor: (requestId, principal) => contextFor(db, logger, requestId, principal),
+    contextFor,
     logger,
   });
   await apollo.start();
 
   let accepting = true;
+  const inFlight = new Set<Promise<void>>();
   const allowedOrigins = new Set(config.corsOrigins.map((o) => new URL(o).origin));
 
   async function handleGraphQL(
@@ -187,13 +306,13 @@ export async function createGatehouse(
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const context = contextFor(db, logger, requestId, principal);
+    const context = contextFor(requestId, principal);
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => Promise.resolve(context),
     });
     try {
-      await context.data?.uow.finish(true);
+      await context.data?.uow.finish();
     } catch (error) {
       logger.error('commit failed', { requestId, error });
       jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
@@ -264,12 +383,15 @@ export async function createGatehouse(
         jsonError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
       }
     };
-    route().catch((error: unknown) => {
+    const handled = route().catch((error: unknown) => {
       logger.error('request failed', { requestId, error });
       if (!res.headersSent)
         jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
       else res.destroy();
     });
+    // Tracked so a graceful stop waits for handlers whose client already went away.
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
 
   let url = '';
@@ -279,6 +401,8 @@ export async function createGatehouse(
       return url;
     },
     database: db,
+    metrics,
+    relay,
     listen: () =>
       new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -294,6 +418,13 @@ export async function createGatehouse(
         accepting = false;
         await ws.close();
         await apollo.stop(); // drains the HTTP server within the grace period
+        await Promise.race([
+          Promise.allSettled(inFlight),
+          new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
+        ]);
+        await relay.stop();
+        spice.close();
+        await instanceLock?.close();
         await db.close();
       })();
       return stopping;

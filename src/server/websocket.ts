@@ -13,7 +13,6 @@ import {
   parse,
   type DocumentNode,
   NoSchemaIntrospectionCustomRule,
-  OperationTypeNode,
   specifiedRules,
   validate as graphqlValidate,
   type ExecutionArgs,
@@ -151,19 +150,17 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
       },
       async execute(args: ExecutionArgs): Promise<ExecutionResult> {
         const context = args.contextValue as GatehouseContext;
-        const operation = getOperationAST(args.document, args.operationName);
-        context.data?.uow.setMode(
-          operation?.operation === OperationTypeNode.MUTATION ? 'write' : 'read',
-        );
         try {
           const result = await graphqlExecute(args);
+          // A field declared onDeny: REJECT_OPERATION was denied: no data, only its errors.
+          if (context.authz.rejections.length > 0) return { errors: [...context.authz.rejections] };
           // Errors without data are request errors: variables that do not coerce.
           if (!('data' in result) && result.errors) {
             return { errors: result.errors.map((e) => withCode(e, ErrorCode.BAD_USER_INPUT)) };
           }
           return result;
         } finally {
-          await context.data?.uow.finish(true);
+          await context.data?.uow.finish();
         }
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),

@@ -1,6 +1,8 @@
 /**
  * GraphQL over WebSocket (graphql-ws) answers like HTTP: same data, same commits, same
- * error codes. Exact lists are compared in a private tenant, which nothing else changes.
+ * error codes and authorization outcomes (only a denial's decisionId differs: it is fresh
+ * for every decision). Exact lists are compared in a private tenant, which nothing else
+ * changes; its user 0, an org admin, may see every field there.
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
@@ -8,10 +10,57 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_WORKFLOWS } from '../../src/demo/demoData.js';
-import { createTestTenant, type TestTenant } from '../support/testDatabase.js';
+import type { TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 
 type Result = FormattedExecutionResult<Record<string, unknown>, unknown>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The extensions of a gate-2 denial (NODE_ENV=test: no `explain`). */
+function denial(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    code: 'FORBIDDEN',
+    gate: 'relationship',
+    decisionId: expect.stringMatching(UUID) as unknown,
+    ...extra,
+  };
+}
+
+/**
+ * The errors with every decisionId removed, after checking each is a UUID and that none
+ * repeats in `seen` (each decision has its own id).
+ */
+function withoutDecisionIds(
+  errors: readonly GraphQLFormattedError[],
+  seen: Set<string>,
+): GraphQLFormattedError[] {
+  return errors.map((error) => {
+    if (!error.extensions || !('decisionId' in error.extensions)) return error;
+    const { decisionId, ...extensions } = error.extensions;
+    expect(decisionId).toMatch(UUID);
+    expect(seen.has(decisionId as string)).toBe(false);
+    seen.add(decisionId as string);
+    return { ...error, extensions };
+  });
+}
+
+/**
+ * Asserts that two results are equal except for their decision ids: both carry them on
+ * the same errors, each a UUID, all different.
+ */
+function expectAlike(a: Result, b: Result): void {
+  const seen = new Set<string>();
+  const strip = (r: Result) => ({
+    ...r,
+    ...(r.errors ? { errors: withoutDecisionIds(r.errors, seen) } : {}),
+  });
+  const strippedA = strip(a);
+  const idsInA = seen.size;
+  const strippedB = strip(b);
+  expect(seen.size - idsInA).toBe(idsInA);
+  expect(strippedA).toEqual(strippedB);
+}
 
 /** The outcome of one operation: a result (`next`), request errors (`error`), or a close. */
 type WsOutcome =
@@ -88,7 +137,7 @@ function connect(token: string | undefined): Client {
 beforeAll(async () => {
   server = await startTestServer();
   aliceToken = await server.token('alice');
-  tenant = await createTestTenant(server.gatehouse.database, 2);
+  tenant = await server.createTenant(2);
   tenantToken = await server.token('alice', {
     subject: tenant.users[0]!.subject,
     tenantId: tenant.id,
@@ -146,14 +195,24 @@ describe('queries over WebSocket', () => {
     expect(outcomes[1]!.data).toEqual({ teams: [{ id: tenant.teamId }] });
   });
 
-  it('answers another tenant’s workflow with null, like HTTP', async () => {
+  it('answers another tenant’s workflow with null and FORBIDDEN, like HTTP', async () => {
     const query = 'query($id: ID!) { workflow(id: $id) { id } }';
     const acmeId = DEMO_WORKFLOWS[0].id;
     const mallory = await server.token('mallory');
     const ws = await result(connect(mallory), query, { id: acmeId });
-    expect(ws).toEqual({ data: { workflow: null } });
+    expect(ws).toEqual({
+      data: { workflow: null },
+      errors: [
+        {
+          message: 'Not allowed',
+          locations: [{ line: 1, column: 19 }],
+          path: ['workflow'],
+          extensions: denial(),
+        },
+      ],
+    });
     const http = await server.gql(query, { id: acmeId }, mallory);
-    expect(http.body).toEqual(ws);
+    expectAlike(http.body as Result, ws);
   });
 
   it('answers health anonymously and refuses other fields like HTTP', async () => {
@@ -199,9 +258,9 @@ describe('mutations over WebSocket', () => {
     expect(after.body.data).toEqual({ workflow: { status: 'PENDING_APPROVAL', version: 2 } });
   });
 
-  it('keeps the successful root fields when a later one fails (savepoints)', async () => {
+  it('keeps the successful root fields when a later one fails (each commits on its own)', async () => {
     const client = connect(tenantToken);
-    const name = `ws savepoint ${randomUUID()}`;
+    const name = `ws committed ${randomUUID()}`;
     const ws = await result(
       client,
       `mutation($name: String!) {
@@ -253,7 +312,7 @@ describe('errors over WebSocket', () => {
 
   it.each([
     ['INVALID_STATE', 'mutation($id: ID!) { approveWorkflow(id: $id) { id } }', 'draft'],
-    ['NOT_FOUND', 'mutation($id: ID!) { submitWorkflow(id: $id) { id } }', 'random'],
+    ['FORBIDDEN (unknown id)', 'mutation($id: ID!) { submitWorkflow(id: $id) { id } }', 'random'],
     ['malformed id', 'query($id: ID!) { workflow(id: $id) { id } }', 'abc'],
   ])('%s carries the same code and details as over HTTP', async (_label, query, which) => {
     let id = which;
@@ -269,7 +328,13 @@ describe('errors over WebSocket', () => {
     }
     const { ws, http } = await bothTransports(query, { id }, tenantToken);
     expect(ws).toHaveLength(1);
-    expect(ws).toEqual(http);
+    const expected: Record<string, unknown> = {
+      draft: { code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' },
+      random: denial(),
+      abc: { code: 'BAD_USER_INPUT', field: 'id' },
+    };
+    expect(ws[0]!.extensions).toEqual(expected[which]);
+    expectAlike({ errors: ws }, { errors: http });
   });
 
   it('an invalid Decimal variable is BAD_USER_INPUT over both transports', async () => {
@@ -287,8 +352,8 @@ describe('errors over WebSocket', () => {
   it('FORBIDDEN (no account) carries the same reason as over HTTP', async () => {
     const token = await server.token('alice', { subject: 'nobody-ws' });
     const { ws, http } = await bothTransports(CREATE, { input: { name: 'x', amount: '1' } }, token);
-    expect(ws.map((e) => e.extensions)).toEqual([{ code: 'FORBIDDEN', reason: 'NO_ACCOUNT' }]);
-    expect(ws).toEqual(http);
+    expect(ws.map((e) => e.extensions)).toEqual([denial({ reason: 'NO_ACCOUNT' })]);
+    expectAlike({ errors: ws }, { errors: http });
   });
 
   it('a bad token closes the connection with 4401', async () => {

@@ -1,8 +1,13 @@
 /**
  * The demo domain over HTTP: the viewer, workflow lists and lookups, and the workflow
- * lifecycle mutations, as a real client sees them. With a real PostgreSQL the demo data is
- * shared across test files, so every test that changes something creates its own
- * workflows, and exact counts are only asserted in a private tenant (createTestTenant).
+ * lifecycle mutations, as a real client sees them through gate 2 (SpiceDB): a workflow,
+ * user or team id that does not exist, belongs to another tenant or names an object the
+ * caller lacks the permission on is FORBIDDEN, all alike (only the decisionId differs).
+ * Fields such as `amount`, `email` and `shares` need their own permission, so reads that
+ * select them use a principal who has it (e.g. the owner or an org admin) or expect the
+ * denial. With a real PostgreSQL the demo data is shared across test files, so every test
+ * that changes something creates its own workflows, and exact counts are only asserted in
+ * a private tenant (server.createTenant).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +18,7 @@ import {
   DEMO_WORKFLOWS,
   findDemoUser,
 } from '../../src/demo/demoData.js';
-import { createTestTenant, type TestTenant } from '../support/testDatabase.js';
+import type { TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
 
 interface UserRef {
@@ -25,7 +30,8 @@ interface Workflow {
   id: string;
   name: string;
   description: string;
-  amount: string;
+  /** Null (with a FORBIDDEN error) without `view_financials`. */
+  amount: string | null;
   status: 'DRAFT' | 'PENDING_APPROVAL' | 'APPROVED' | 'REJECTED';
   version: number;
   createdAt: string;
@@ -38,7 +44,8 @@ interface Workflow {
     comment: string;
     createdAt: string;
   }>;
-  shares: Array<{ user: UserRef; role: 'VIEWER' | 'EDITOR' | 'APPROVER' }>;
+  /** Null (with a FORBIDDEN error) without `share`. */
+  shares: Array<{ user: UserRef; role: 'VIEWER' | 'EDITOR' | 'APPROVER' }> | null;
 }
 
 interface Connection {
@@ -131,6 +138,70 @@ async function rawBody(
   return { status: res.status, text: await res.text() };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The extensions of a gate-2 denial (NODE_ENV=test: no `explain`). */
+function denial(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    code: 'FORBIDDEN',
+    gate: 'relationship',
+    decisionId: expect.stringMatching(UUID) as unknown,
+    ...extra,
+  };
+}
+
+/** The one error of a field refused by gate 2. */
+function notAllowed(path: ReadonlyArray<string | number>): Record<string, unknown> {
+  return {
+    message: 'Not allowed',
+    locations: [{ line: expect.any(Number) as unknown, column: expect.any(Number) as unknown }],
+    path,
+    extensions: denial(),
+  };
+}
+
+/**
+ * Asserts that two raw responses are byte-for-byte identical except for their decision
+ * ids, which must be UUIDs, at least one per response, and all different (a fresh one per
+ * denial). Returns the first body, parsed.
+ */
+function expectAlike(
+  a: { status: number; text: string },
+  b: { status: number; text: string },
+): GraphQLResponse['body'] {
+  const redact = (raw: { status: number; text: string }) => {
+    const ids: string[] = [];
+    const text = raw.text.replace(/"decisionId":"([^"]*)"/g, (_match, id: string) => {
+      ids.push(id);
+      return '"decisionId":"<redacted>"';
+    });
+    return { status: raw.status, text, ids };
+  };
+  const ra = redact(a);
+  const rb = redact(b);
+  expect({ status: ra.status, text: ra.text }).toEqual({ status: rb.status, text: rb.text });
+  expect(ra.ids.length).toBeGreaterThan(0);
+  for (const id of [...ra.ids, ...rb.ids]) expect(id).toMatch(UUID);
+  expect(new Set([...ra.ids, ...rb.ids]).size).toBe(ra.ids.length + rb.ids.length);
+  return JSON.parse(a.text) as GraphQLResponse['body'];
+}
+
+/**
+ * A request whose only errors are gate-2 denials at exactly `deniedPaths` (in that order);
+ * returns `data`.
+ */
+async function okExceptDenied<T>(
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+  deniedPaths: ReadonlyArray<ReadonlyArray<string | number>>,
+): Promise<T> {
+  const res = await server.gql<T>(query, variables, token);
+  expect(res.status).toBe(200);
+  expect(res.body.errors).toEqual(deniedPaths.map((path) => notAllowed(path)));
+  return res.body.data!;
+}
+
 let counter = 0;
 function uniqueName(label: string): string {
   counter += 1;
@@ -152,6 +223,13 @@ async function create(
 
 async function fetchWorkflow(id: string, token: string): Promise<Workflow | null> {
   return (await ok<{ workflow: Workflow | null }>(WORKFLOW_QUERY, { id }, token)).workflow;
+}
+
+/** `workflow(id)` as a caller who may not view it: null and exactly one denial. */
+async function expectWorkflowDenied(id: string, token: string): Promise<void> {
+  const res = await server.gql(WORKFLOW_QUERY, { id }, token);
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ data: { workflow: null }, errors: [notAllowed(['workflow'])] });
 }
 
 /** Walks every page of `workflows` with the given page size; returns the nodes and totals. */
@@ -263,6 +341,8 @@ describe('me', () => {
     expect(globex.teams.map((t) => t.id)).toEqual(ids(DEMO_TEAMS, 'globex'));
   });
 
+  const denialNoAccount = denial({ reason: 'NO_ACCOUNT' });
+
   it('a subject without a user account sees me.user null and cannot create workflows', async () => {
     const token = await server.token('alice', { subject: 'nobody' });
     const me = await ok<{ me: { subject: string; user: null; tenant: { slug: string } } }>(
@@ -278,20 +358,20 @@ describe('me', () => {
       token,
     );
     expect(body.data).toBeNull();
-    expect(error.extensions).toEqual({ code: 'FORBIDDEN', reason: 'NO_ACCOUNT' });
+    expect(error).toEqual({ ...notAllowed(['createWorkflow']), extensions: denialNoAccount });
 
     const submit = await fails(SUBMIT, { id: ACME_WORKFLOWS[0].id }, token);
-    expect(submit.error.extensions).toEqual({ code: 'FORBIDDEN', reason: 'NO_ACCOUNT' });
+    expect(submit.body.data).toBeNull();
+    expect(submit.error).toEqual({
+      ...notAllowed(['submitWorkflow']),
+      extensions: denialNoAccount,
+    });
   });
 
   it('a token for a tenant that does not exist sees no tenant and no workflows', async () => {
     const token = await server.token('alice', { tenantId: randomUUID() });
-    const data = await ok<{
-      me: { tenant: null; user: null };
-      workflows: { totalCount: number; edges: unknown[]; pageInfo: Connection['pageInfo'] };
-      teams: unknown[];
-      workflow: null;
-    }>(
+    // No user account there: nothing is visible, and a lookup by id is refused (NO_ACCOUNT).
+    const res = await server.gql(
       `query($id: ID!) {
         me { tenant { id } user { id } }
         workflows { totalCount edges { cursor } pageInfo { hasNextPage endCursor } }
@@ -301,14 +381,19 @@ describe('me', () => {
       { id: ACME_WORKFLOWS[0].id },
       token,
     );
-    expect(data).toEqual({
-      me: { tenant: null, user: null },
-      workflows: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
-      teams: [],
-      workflow: null,
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      data: {
+        me: { tenant: null, user: null },
+        workflows: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
+        teams: [],
+        workflow: null,
+      },
+      errors: [{ ...notAllowed(['workflow']), extensions: denialNoAccount }],
     });
-    const { error } = await fails(CREATE, { input: { name: 'x', amount: '1' } }, token);
-    expect(error.extensions).toEqual({ code: 'FORBIDDEN', reason: 'NO_ACCOUNT' });
+    const { error, body } = await fails(CREATE, { input: { name: 'x', amount: '1' } }, token);
+    expect(body.data).toBeNull();
+    expect(error).toEqual({ ...notAllowed(['createWorkflow']), extensions: denialNoAccount });
   });
 });
 
@@ -318,7 +403,7 @@ describe('workflows (list)', () => {
   let created: Workflow[];
 
   beforeAll(async () => {
-    tenant = await createTestTenant(server.gatehouse.database, 2);
+    tenant = await server.createTenant(2);
     tenantToken = await server.token('alice', {
       subject: tenant.users[0]!.subject,
       tenantId: tenant.id,
@@ -453,6 +538,33 @@ describe('workflows (list)', () => {
   });
 });
 
+describe('workflows (list) of a MEMBER', () => {
+  it('lists only what the caller may view, and totalCount counts exactly those', async () => {
+    // User 0 is an org admin, users 1 and 2 are members; the tenant's team has no members.
+    const tenant = await server.createTenant(3);
+    const [admin, member, other] = await Promise.all(
+      tenant.users.map((u) => server.token('alice', { subject: u.subject, tenantId: tenant.id })),
+    );
+    const own = await create(member!, {}, 'member own');
+    const shared = await create(admin!, {}, 'admin shared');
+    const hidden = await create(admin!, { teamId: tenant.teamId }, 'admin hidden');
+    await ok(SHARE, { id: shared.id, userId: tenant.users[1]!.id, role: 'VIEWER' }, admin!);
+    await ok(SUBMIT, { id: own.id }, member!);
+
+    const listed = async (token: string, filter?: Record<string, unknown>) => {
+      const { nodes, totals } = await walk(token, 1, filter);
+      expect(new Set(totals)).toEqual(new Set([nodes.length]));
+      return nodes.map((n) => n.id).sort();
+    };
+    expect(await listed(member!)).toEqual([own.id, shared.id].sort());
+    expect(await listed(member!, { status: 'DRAFT' })).toEqual([shared.id]);
+    expect(await listed(member!, { status: 'PENDING_APPROVAL' })).toEqual([own.id]);
+    expect(await listed(other!)).toEqual([]);
+    expect(await listed(admin!)).toEqual([own.id, shared.id, hidden.id].sort());
+    await expectWorkflowDenied(hidden.id, member!);
+  });
+});
+
 describe('workflow (by id)', () => {
   it('returns an own workflow with its relations', async () => {
     const seeded = DEMO_WORKFLOWS[2];
@@ -476,18 +588,35 @@ describe('workflow (by id)', () => {
     expect(workflow?.id).toBe(DEMO_WORKFLOWS[2].id);
   });
 
-  it('answers another tenant’s id exactly like an id that does not exist', async () => {
-    for (const [user, foreign] of [
+  it('answers another tenant’s id, an id it may not view and a missing id alike: null and FORBIDDEN', async () => {
+    for (const [user, denied] of [
       ['mallory', ACME_WORKFLOWS[0].id],
       ['mallory', ACME_WORKFLOWS[2].id],
       ['alice', GLOBEX_WORKFLOW.id],
+      // Same tenant, but Erin (Finance) is neither owner, shared with, nor in Engineering.
+      ['erin', ACME_WORKFLOWS[0].id],
+      ['erin', ACME_WORKFLOWS[2].id],
     ] as const) {
       const query = `query($id: ID!) { workflow(id: $id) { id name amount } }`;
-      const theirs = await rawBody(query, { id: foreign }, tokenOf(user));
+      const theirs = await rawBody(query, { id: denied }, tokenOf(user));
       const missing = await rawBody(query, { id: randomUUID() }, tokenOf(user));
-      expect(theirs).toEqual({ status: 200, text: '{"data":{"workflow":null}}\n' });
-      expect(theirs).toEqual(missing);
+      const body = expectAlike(theirs, missing);
+      expect(theirs.status).toBe(200);
+      expect(body).toEqual({
+        errors: [{ ...notAllowed(['workflow']), locations: [{ line: 1, column: 19 }] }],
+        data: { workflow: null },
+      });
+      // Nothing else: no `explain` outside development, no hint of the object.
+      expect(Object.keys(body.errors![0]!)).toEqual(['message', 'locations', 'path', 'extensions']);
+      expect(Object.keys(body.errors![0]!.extensions!)).toEqual(['code', 'gate', 'decisionId']);
     }
+    // The control: Erin may view the workflow shared with her.
+    const shared = await ok<{ workflow: { id: string } | null }>(
+      `query($id: ID!) { workflow(id: $id) { id } }`,
+      { id: ACME_WORKFLOWS[1].id },
+      tokenOf('erin'),
+    );
+    expect(shared.workflow).toEqual({ id: ACME_WORKFLOWS[1].id });
   });
 
   it('refuses a malformed id with BAD_USER_INPUT', async () => {
@@ -520,7 +649,9 @@ describe('createWorkflow', () => {
     });
     expect(createWorkflow.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(createWorkflow.createdAt).toBe(createWorkflow.updatedAt);
-    expect(await fetchWorkflow(createWorkflow.id, tokenOf('bob'))).toEqual(createWorkflow);
+    // Committed as returned; no team and no shares, so a plain MEMBER does not see it.
+    expect(await fetchWorkflow(createWorkflow.id, tokenOf('alice'))).toEqual(createWorkflow);
+    await expectWorkflowDenied(createWorkflow.id, tokenOf('bob'));
   });
 
   it('accepts a number, trims the name and serialises amounts with two decimals', async () => {
@@ -597,25 +728,18 @@ describe('createWorkflow', () => {
     expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'description' });
   });
 
-  it('answers another tenant’s team exactly like a team that does not exist', async () => {
+  it('answers another tenant’s team exactly like a team that does not exist: FORBIDDEN', async () => {
     const input = (teamId: string) => ({ input: { name: 'foreign team', amount: '1', teamId } });
     const foreign = await rawBody(CREATE, input(GLOBEX_TEAM), tokenOf('alice'));
     const missing = await rawBody(CREATE, input(randomUUID()), tokenOf('alice'));
     expect(foreign.status).toBe(200);
-    expect(JSON.parse(foreign.text)).toEqual({
-      errors: [
-        {
-          message: 'Team not found',
-          locations: [{ line: 1, column: 42 }],
-          path: ['createWorkflow'],
-          extensions: { code: 'NOT_FOUND' },
-        },
-      ],
+    expect(expectAlike(foreign, missing)).toEqual({
+      errors: [{ ...notAllowed(['createWorkflow']), locations: [{ line: 1, column: 42 }] }],
       data: null,
     });
-    expect(foreign).toEqual(missing);
     const malformed = await fails(CREATE, input('team-1'), tokenOf('alice'));
-    expect(malformed.error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'teamId' });
+    expect(malformed.error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.teamId' });
+    expect(malformed.body.data).toBeNull();
   });
 });
 
@@ -678,7 +802,8 @@ describe('updateWorkflow', () => {
       [{ name: null }, 'name'],
       [{ amount: null }, 'amount'],
       [{ name: '' }, 'name'],
-      [{ teamId: 'nope' }, 'teamId'],
+      // Checked by @permission: validated (as an id) before any authorization.
+      [{ teamId: 'nope' }, 'input.teamId'],
     ] as const) {
       const { error } = await fails(UPDATE, { id: created.id, input }, tokenOf('alice'));
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
@@ -689,12 +814,21 @@ describe('updateWorkflow', () => {
       tokenOf('alice'),
     );
     expect(badAmount.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
-    const foreignTeam = await fails(
+    const foreignTeam = await rawBody(
       UPDATE,
       { id: created.id, input: { teamId: GLOBEX_TEAM } },
       tokenOf('alice'),
     );
-    expect(foreignTeam.error.extensions).toEqual({ code: 'NOT_FOUND' });
+    const missingTeam = await rawBody(
+      UPDATE,
+      { id: created.id, input: { teamId: randomUUID() } },
+      tokenOf('alice'),
+    );
+    expect(foreignTeam.status).toBe(200);
+    expect(expectAlike(foreignTeam, missingTeam)).toEqual({
+      errors: [notAllowed(['updateWorkflow'])],
+      data: null,
+    });
     expect(await fetchWorkflow(created.id, tokenOf('alice'))).toEqual(created);
   });
 
@@ -741,22 +875,40 @@ describe('lifecycle', () => {
   it('approves a pending workflow, recording approver, decision and comment', async () => {
     const created = await create(tokenOf('bob'), { amount: '5000' });
     await ok(SUBMIT, { id: created.id }, tokenOf('bob'));
-    const { approveWorkflow } = await ok<{ approveWorkflow: Workflow }>(
+    // Carol (VP) may approve and see the amount, but not who it is shared with.
+    const { approveWorkflow } = await okExceptDenied<{ approveWorkflow: Workflow }>(
       APPROVE,
       { id: created.id, comment: '  Looks good  ' },
       tokenOf('carol'),
+      [['approveWorkflow', 'shares']],
     );
-    expect(approveWorkflow).toMatchObject({ status: 'APPROVED', version: 3 });
+    expect(approveWorkflow.shares).toBeNull();
+    expect(approveWorkflow).toMatchObject({ status: 'APPROVED', version: 3, amount: '5000.00' });
     expect(approveWorkflow.approvals).toHaveLength(1);
     expect(approveWorkflow.approvals[0]).toMatchObject({
       approver: { id: demoUser('carol').id, displayName: 'Carol VP' },
       decision: 'APPROVED',
       comment: 'Looks good',
     });
-    expect(await fetchWorkflow(created.id, tokenOf('dave'))).toEqual(approveWorkflow);
+    // The owner reads back what was committed; so does the auditor, without the shares.
+    expect(await fetchWorkflow(created.id, tokenOf('bob'))).toEqual({
+      ...approveWorkflow,
+      shares: [],
+    });
+    const audited = await okExceptDenied<{ workflow: Workflow }>(
+      WORKFLOW_QUERY,
+      { id: created.id },
+      tokenOf('dave'),
+      [['workflow', 'shares']],
+    );
+    expect(audited.workflow).toEqual(approveWorkflow);
 
-    for (const mutation of [APPROVE, REJECT, SUBMIT]) {
-      const { error } = await fails(mutation, { id: created.id }, tokenOf('carol'));
+    for (const [mutation, user] of [
+      [APPROVE, 'carol'],
+      [REJECT, 'carol'],
+      [SUBMIT, 'bob'],
+    ] as const) {
+      const { error } = await fails(mutation, { id: created.id }, tokenOf(user));
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' });
     }
     expect((await fetchWorkflow(created.id, tokenOf('bob')))?.approvals).toHaveLength(1);
@@ -813,16 +965,36 @@ describe('lifecycle', () => {
     });
   });
 
-  it('answers unknown and malformed ids with NOT_FOUND and BAD_USER_INPUT', async () => {
-    for (const mutation of [SUBMIT, APPROVE, REJECT]) {
+  it('answers unknown ids and ids it may not act on with FORBIDDEN, malformed ids with BAD_USER_INPUT', async () => {
+    const draft = await create(tokenOf('alice'), {}, 'lifecycle draft');
+    const pending = await create(tokenOf('alice'), {}, 'lifecycle pending');
+    await ok(SUBMIT, { id: pending.id }, tokenOf('alice'));
+    const before = {
+      draft: await fetchWorkflow(draft.id, tokenOf('alice')),
+      pending: await fetchWorkflow(pending.id, tokenOf('alice')),
+    };
+    for (const [mutation, field, target] of [
+      [SUBMIT, 'submitWorkflow', draft.id],
+      [APPROVE, 'approveWorkflow', pending.id],
+      [REJECT, 'rejectWorkflow', pending.id],
+    ] as const) {
       const missing = await fails(mutation, { id: randomUUID() }, tokenOf('alice'));
-      expect(missing.error).toMatchObject({
-        message: 'Workflow not found',
-        extensions: { code: 'NOT_FOUND' },
-      });
+      expect(missing.body.data).toBeNull();
+      expect(missing.error).toEqual(notAllowed([field]));
+
+      // Dave (auditor) may view Alice's workflows but neither edit nor approve them: the
+      // same answer as for an id that does not exist.
+      const denied = await rawBody(mutation, { id: target }, tokenOf('dave'));
+      const unknown = await rawBody(mutation, { id: randomUUID() }, tokenOf('dave'));
+      expect(denied.status).toBe(200);
+      expect(expectAlike(denied, unknown)).toEqual({ errors: [notAllowed([field])], data: null });
+
       const malformed = await fails(mutation, { id: 'abc' }, tokenOf('alice'));
       expect(malformed.error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(malformed.body.data).toBeNull();
     }
+    expect(await fetchWorkflow(draft.id, tokenOf('alice'))).toEqual(before.draft);
+    expect(await fetchWorkflow(pending.id, tokenOf('alice'))).toEqual(before.pending);
   });
 });
 
@@ -851,29 +1023,38 @@ describe('shareWorkflow', () => {
       { id: created.id, userId: demoUser('dave').id, role: 'EDITOR' },
       tokenOf('alice'),
     );
-    const shares = (await fetchWorkflow(created.id, tokenOf('bob')))?.shares ?? [];
+    // Only those who may share it see the shares: here the owner (an org admin as well).
+    const shares = (await fetchWorkflow(created.id, tokenOf('alice')))?.shares ?? [];
     expect(shares.map((s) => [s.user.id, s.role]).sort()).toEqual(
       [
         [erin.id, 'APPROVER'],
         [demoUser('dave').id, 'EDITOR'],
       ].sort(),
     );
+    // The share took effect: Erin (approver) now sees the workflow and its amount.
+    const asErin = await okExceptDenied<{ workflow: Workflow }>(
+      WORKFLOW_QUERY,
+      { id: created.id },
+      tokenOf('erin'),
+      [['workflow', 'shares']],
+    );
+    expect(asErin.workflow).toMatchObject({ id: created.id, amount: '100.00', shares: null });
   });
 
-  it('answers a user of another tenant exactly like a user that does not exist', async () => {
+  it('answers a user of another tenant exactly like a user that does not exist: FORBIDDEN', async () => {
     const created = await create(tokenOf('alice'));
     const share = (userId: string) => ({ id: created.id, userId, role: 'VIEWER' });
     const foreign = await rawBody(SHARE, share(demoUser('mallory').id), tokenOf('alice'));
     const missing = await rawBody(SHARE, share(randomUUID()), tokenOf('alice'));
     expect(foreign.status).toBe(200);
-    const body = JSON.parse(foreign.text) as GraphQLResponse['body'];
-    expect(body.data).toBeNull();
-    expect(body.errors?.[0]).toMatchObject({
-      message: 'User not found',
-      extensions: { code: 'NOT_FOUND' },
+    expect(expectAlike(foreign, missing)).toEqual({
+      errors: [notAllowed(['shareWorkflow'])],
+      data: null,
     });
-    expect(foreign).toEqual(missing);
-    expect((await fetchWorkflow(created.id, tokenOf('alice')))?.shares).toEqual([]);
+    const malformed = await fails(SHARE, share('user-1'), tokenOf('alice'));
+    expect(malformed.error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'userId' });
+    expect(malformed.body.data).toBeNull();
+    expect(await fetchWorkflow(created.id, tokenOf('alice'))).toEqual(created);
   });
 
   it('refuses an unknown role before anything executes', async () => {
@@ -889,7 +1070,7 @@ describe('shareWorkflow', () => {
 });
 
 describe('tenant isolation of mutations', () => {
-  it('another tenant’s workflow is NOT_FOUND for every mutation, and stays unchanged', async () => {
+  it('another tenant’s workflow is FORBIDDEN for every mutation, like a missing one, and stays unchanged', async () => {
     const draft = await create(tokenOf('alice'), { teamId: ENGINEERING }, 'isolation draft');
     const pending = await create(tokenOf('alice'), {}, 'isolation pending');
     await ok(SUBMIT, { id: pending.id }, tokenOf('alice'));
@@ -900,30 +1081,37 @@ describe('tenant isolation of mutations', () => {
       seededPending: await fetchWorkflow(ACME_WORKFLOWS[1].id, tokenOf('alice')),
     };
 
-    const attempts: Array<[string, (id: string) => Record<string, unknown>, string]> = [
-      [SUBMIT, (id) => ({ id }), draft.id],
-      [UPDATE, (id) => ({ id, input: { name: 'pwned', amount: '0' } }), draft.id],
-      [UPDATE, (id) => ({ id, input: { name: 'pwned' }, expectedVersion: 1 }), draft.id],
-      [APPROVE, (id) => ({ id, comment: 'pwned' }), pending.id],
-      [REJECT, (id) => ({ id, comment: 'pwned' }), pending.id],
-      [SHARE, (id) => ({ id, userId: demoUser('mallory').id, role: 'EDITOR' }), draft.id],
-      [SHARE, (id) => ({ id, userId: demoUser('bob').id, role: 'EDITOR' }), draft.id],
-      [SUBMIT, (id) => ({ id }), ACME_WORKFLOWS[0].id],
-      [APPROVE, (id) => ({ id }), ACME_WORKFLOWS[1].id],
+    const attempts: Array<[string, string, (id: string) => Record<string, unknown>, string]> = [
+      [SUBMIT, 'submitWorkflow', (id) => ({ id }), draft.id],
+      [UPDATE, 'updateWorkflow', (id) => ({ id, input: { name: 'pwned', amount: '0' } }), draft.id],
+      [
+        UPDATE,
+        'updateWorkflow',
+        (id) => ({ id, input: { name: 'pwned' }, expectedVersion: 1 }),
+        draft.id,
+      ],
+      [APPROVE, 'approveWorkflow', (id) => ({ id, comment: 'pwned' }), pending.id],
+      [REJECT, 'rejectWorkflow', (id) => ({ id, comment: 'pwned' }), pending.id],
+      [
+        SHARE,
+        'shareWorkflow',
+        (id) => ({ id, userId: demoUser('mallory').id, role: 'EDITOR' }),
+        draft.id,
+      ],
+      [
+        SHARE,
+        'shareWorkflow',
+        (id) => ({ id, userId: demoUser('bob').id, role: 'EDITOR' }),
+        draft.id,
+      ],
+      [SUBMIT, 'submitWorkflow', (id) => ({ id }), ACME_WORKFLOWS[0].id],
+      [APPROVE, 'approveWorkflow', (id) => ({ id }), ACME_WORKFLOWS[1].id],
     ];
-    for (const [mutation, variables, id] of attempts) {
+    for (const [mutation, field, variables, id] of attempts) {
       const theirs = await rawBody(mutation, variables(id), tokenOf('mallory'));
       const missing = await rawBody(mutation, variables(randomUUID()), tokenOf('mallory'));
       expect(theirs.status).toBe(200);
-      const body = JSON.parse(theirs.text) as GraphQLResponse['body'];
-      expect(body.data).toBeNull();
-      expect(body.errors).toEqual([
-        expect.objectContaining({
-          message: 'Workflow not found',
-          extensions: { code: 'NOT_FOUND' },
-        }),
-      ]);
-      expect(theirs).toEqual(missing);
+      expect(expectAlike(theirs, missing)).toEqual({ errors: [notAllowed([field])], data: null });
     }
 
     expect(await fetchWorkflow(draft.id, tokenOf('alice'))).toEqual(before.draft);
@@ -941,21 +1129,17 @@ describe('tenant isolation of mutations', () => {
       { id: own.id, input: { teamId: ENGINEERING } },
       tokenOf('mallory'),
     );
-    expect(team.error).toMatchObject({
-      message: 'Team not found',
-      extensions: { code: 'NOT_FOUND' },
-    });
+    expect(team.body.data).toBeNull();
+    expect(team.error).toEqual(notAllowed(['updateWorkflow']));
     const share = await fails(
       SHARE,
       { id: own.id, userId: demoUser('alice').id, role: 'VIEWER' },
       tokenOf('mallory'),
     );
-    expect(share.error).toMatchObject({
-      message: 'User not found',
-      extensions: { code: 'NOT_FOUND' },
-    });
+    expect(share.body.data).toBeNull();
+    expect(share.error).toEqual(notAllowed(['shareWorkflow']));
     expect(await fetchWorkflow(own.id, tokenOf('mallory'))).toEqual(own);
-    expect(await fetchWorkflow(own.id, tokenOf('alice'))).toBeNull();
+    await expectWorkflowDenied(own.id, tokenOf('alice'));
   });
 });
 
@@ -964,7 +1148,7 @@ describe('mutation operations with several root fields', () => {
   let token: string;
 
   beforeAll(async () => {
-    tenant = await createTestTenant(server.gatehouse.database, 1);
+    tenant = await server.createTenant(1);
     token = await server.token('alice', { subject: tenant.users[0]!.subject, tenantId: tenant.id });
   });
 
@@ -980,7 +1164,7 @@ describe('mutation operations with several root fields', () => {
     const before = await names();
     const res = await server.gql(
       `mutation {
-        a: createWorkflow(input: { name: "savepoint a", amount: "1" }) { id }
+        a: createWorkflow(input: { name: "committed a", amount: "1" }) { id }
         b: createWorkflow(input: { name: "", amount: "2" }) { id }
       }`,
       {},
@@ -995,7 +1179,7 @@ describe('mutation operations with several root fields', () => {
         extensions: { code: 'BAD_USER_INPUT', field: 'name' },
       }),
     ]);
-    expect(await names()).toEqual([...before, 'savepoint a'].sort());
+    expect(await names()).toEqual([...before, 'committed a'].sort());
   });
 
   it('runs root fields in order and stops at the first failed (non-null) one', async () => {

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { v1 } from '@authzed/authzed-node';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSpiceDb, ensureSchema, type SpiceDbConnection } from '../../src/authz/spicedb/SpiceDbConnection.js';
+import {
+  connectSpiceDb,
+  ensureSchema,
+  type SpiceDbConnection,
+} from '../../src/authz/spicedb/SpiceDbConnection.js';
 
 interface ValidationFile {
   schemaFile: string;
@@ -19,17 +23,33 @@ interface ValidationFile {
 
 const dir = path.resolve('policies');
 const file = parse(readFileSync(path.join(dir, 'authz.test.yaml'), 'utf8')) as ValidationFile;
-const ref = (type: string, id: string) => v1.ObjectReference.create({ objectType: type, objectId: id });
+const ref = (type: string, id: string) =>
+  v1.ObjectReference.create({ objectType: type, objectId: id });
 
 /** "type:id#relation@type:id" → parts */
-function parseTuple(text: string): { type: string; id: string; relation: string; subjectType: string; subjectId: string } {
+function parseTuple(text: string): {
+  type: string;
+  id: string;
+  relation: string;
+  subjectType: string;
+  subjectId: string;
+} {
   const match = /^(\w+):([\w/-]+)#(\w+)@(\w+):([\w/-]+)$/.exec(text.trim());
   if (!match) throw new Error(`bad tuple: ${text}`);
-  const [, type, id, relation, subjectType, subjectId] = match as unknown as [string, string, string, string, string, string];
+  const [, type, id, relation, subjectType, subjectId] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return { type, id, relation, subjectType, subjectId };
 }
 
-const consistency = v1.Consistency.create({ requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true } });
+const consistency = v1.Consistency.create({
+  requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true },
+});
 
 describe('policies/authz.zed', () => {
   let spicedb: SpiceDbConnection;
@@ -76,14 +96,22 @@ describe('policies/authz.zed', () => {
     expect(await has(assertion)).toBe(false);
   });
 
-  it.each(Object.entries(file.validation))('%s has exactly the expected subjects', async (target, expected) => {
-    const [object, permission] = target.split('#') as [string, string];
-    const [type, id] = object.split(':') as [string, string];
-    const subjects = await spicedb.permissions.lookupSubjects(
-      v1.LookupSubjectsRequest.create({ consistency, resource: ref(type, id), permission, subjectObjectType: 'user' }),
-    );
-    const actual = subjects.map((s) => `user:${s.subject?.subjectObjectId ?? '?'}`).sort();
-    const wanted = expected.map((line) => /^\[([^\]]+)\]/.exec(line)?.[1] ?? '?').sort();
-    expect(actual).toEqual(wanted);
-  });
+  it.each(Object.entries(file.validation))(
+    '%s has exactly the expected subjects',
+    async (target, expected) => {
+      const [object, permission] = target.split('#') as [string, string];
+      const [type, id] = object.split(':') as [string, string];
+      const subjects = await spicedb.permissions.lookupSubjects(
+        v1.LookupSubjectsRequest.create({
+          consistency,
+          resource: ref(type, id),
+          permission,
+          subjectObjectType: 'user',
+        }),
+      );
+      const actual = subjects.map((s) => `user:${s.subject?.subjectObjectId ?? '?'}`).sort();
+      const wanted = expected.map((line) => /^\[([^\]]+)\]/.exec(line)?.[1] ?? '?').sort();
+      expect(actual).toEqual(wanted);
+    },
+  );
 });

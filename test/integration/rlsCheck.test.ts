@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import { connectPostgres } from '../../src/data/SqlClient.js';
 import { checkRls } from '../../src/data/rlsCheck.js';
 import { APP_ROLE } from '../../src/data/roles.js';
 import type { SqlClient } from '../../src/data/SqlClient.js';
@@ -129,8 +130,50 @@ describe('checkRls', () => {
         `public.${readOnly}: no tenant policy with WITH CHECK for INSERT`,
         `public.${readOnly}: no tenant policy with USING and WITH CHECK for UPDATE`,
         `public.${readOnly}: no tenant policy with USING for DELETE`,
+        `public.${open}: policy everything is looser than the tenant predicate`,
+        `public.${readOnly}: policy writes is looser than the tenant predicate`,
       ].sort(),
     );
+  });
+
+  it('names a permissive policy that mentions the tenant but is looser (… OR true)', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const table = `gh_ortrue_${tag}`;
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        create table ${table} (tenant_id uuid not null);
+        alter table ${table} enable row level security;
+        alter table ${table} force row level security;
+        create policy sneaky on ${table} for all
+          using (${TENANT_FILTER} or true) with check (${TENANT_FILTER});`);
+      return checkRls(sql);
+    });
+    expect(problems).toEqual([
+      `public.${table}: policy sneaky is looser than the tenant predicate`,
+    ]);
+  });
+
+  it('allows the app role to become only the relay role, and the relay role to reach only the outbox', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const extra = `gh_extra_role_${tag}`;
+    const problems = await rolledBackAsOwner(async (sql) => {
+      // Grant the relay role one more table, and make the app role a member of another role.
+      await sql.exec(`grant select on workflows to gatehouse_relay`);
+      return checkRls(sql);
+    });
+    expect(problems).toEqual([
+      'role gatehouse_relay can reach public.workflows (only the outbox tables)',
+    ]);
+    const superuser = process.env['DATABASE_ADMIN_URL'];
+    if (!superuser) return; // creating roles needs an administrator (PostgreSQL mode)
+    const admin = await connectPostgres(superuser);
+    try {
+      await admin.exec(`create role ${extra} nologin; grant ${extra} to ${APP_ROLE}`);
+      const withExtra = await db.asOwner((sql) => checkRls(sql));
+      expect(withExtra).toEqual([`role ${APP_ROLE} is a member of ${extra}`]);
+    } finally {
+      await admin.exec(`drop role if exists ${extra}`);
+    }
   });
 
   it('names a table outside public that the app role was granted, and checks the role itself', async () => {

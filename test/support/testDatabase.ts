@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { DatabaseConfig } from '../../src/config.js';
 import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
 import { TenantDatabase } from '../../src/data/TenantDatabase.js';
+import { enqueueRelationships, touch } from '../../src/authz/outbox/RelationshipOutbox.js';
+import { teamTuples, userTuples } from '../../src/authz/RelationshipTuple.js';
 
 export const usingPostgres = Boolean(process.env['DATABASE_URL']);
 
@@ -59,6 +61,14 @@ export async function createTestTenant(db: OpenDatabase, userCount = 2): Promise
         })),
       });
       await tx.team.create({ data: { tenantId: id, id: teamId, name: 'Team' } });
+      // Relationships go through the outbox, as in the application; the server's relay
+      // (or TestServer.createTenant) applies them to SpiceDB.
+      await enqueueRelationships(tx, id, [
+        ...users.flatMap((u, i) =>
+          userTuples(id, { id: u.id, roles: i === 0 ? ['ADMIN'] : ['MEMBER'] }).map(touch),
+        ),
+        ...teamTuples(id, { id: teamId }).map(touch),
+      ]);
     });
   });
   return { id, slug, users, teamId };

@@ -12,7 +12,12 @@ import {
   type DevTokenClaims,
 } from '../../src/authn/devSigningKey.js';
 import { DEMO_TENANTS, findDemoUser } from '../../src/demo/demoData.js';
-import { createGatehouse, type Gatehouse } from '../../src/server/createGatehouse.js';
+import {
+  createGatehouse,
+  type Gatehouse,
+  type GatehouseOptions,
+} from '../../src/server/createGatehouse.js';
+import { createTestTenant, type TestTenant } from './testDatabase.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   readonly status: number;
@@ -36,10 +41,15 @@ export interface TestServer {
     token?: string,
     headers?: Record<string, string>,
   ): Promise<GraphQLResponse<T>>;
+  /** A private tenant (see createTestTenant) whose relationships are already in SpiceDB. */
+  createTenant(userCount?: number): Promise<TestTenant>;
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: GatehouseOptions = {},
+): Promise<TestServer> {
   const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-keys-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -54,7 +64,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       : {}),
     ...env,
   });
-  const gatehouse = await createGatehouse(config);
+  const gatehouse = await createGatehouse(config, options);
   await gatehouse.listen();
   const url = gatehouse.url;
   return {
@@ -87,6 +97,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         headers: res.headers,
         body: (await res.json()) as GraphQLResponse['body'],
       } as never;
+    },
+    async createTenant(userCount = 2) {
+      const tenant = await createTestTenant(gatehouse.database, userCount);
+      await gatehouse.relay.drain();
+      return tenant;
     },
     async stop() {
       await gatehouse.stop();

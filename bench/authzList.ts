@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: the list-100 query (100 workflows × 3 protected fields) against three
+ * configurations of the same server — authorization on, off, and naive (one
+ * CheckPermission per field and row, as a graphql-shield rule calling SpiceDB directly
+ * would) — and prints req/s, p50/p99 latency and SpiceDB RPCs per request.
+ *
+ * Loopback only, bounded: BENCH_SECONDS (default 10) per configuration, BENCH_CONNECTIONS
+ * (default 10). Uses DATABASE_URL/DATABASE_OWNER_URL when set, else embedded PostgreSQL.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { loadConfig } from '../src/config.js';
+import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
+import { createGatehouse } from '../src/server/createGatehouse.js';
+import { createTestTenant } from '../test/support/testDatabase.js';
+import { insertWorkflows } from '../test/support/workflowFixtures.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '10');
+const QUERY = '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }';
+type Mode = 'on' | 'off' | 'naive';
+
+interface Result {
+  mode: Mode;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** SpiceDB RPCs of the first complete answer, and of a repeat within the cache TTL. */
+  coldRpcs: number;
+  warmRpcs: number;
+  errors: number;
+}
+
+async function measure(mode: Mode): Promise<Result> {
+  const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    // Embedded SpiceDB calls are synchronous FFI: the naive baseline's 300 back-to-back
+    // calls exceed the default 1 s deadline, which would turn it into an error benchmark.
+    SPICEDB_DEADLINE_MS: '60000',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PGLITE_DATA_DIR: 'memory://',
+    DEV_KEYS_DIR: keysDir,
+    SEED_DEMO_DATA: 'false',
+  });
+  const gatehouse = await createGatehouse(
+    config,
+    mode === 'on' ? {} : { benchmarkAuthorization: mode },
+  );
+  try {
+    await gatehouse.listen();
+    const tenant = await createTestTenant(gatehouse.database, 2);
+    await insertWorkflows(gatehouse, tenant, 100, 1);
+    const token = await mintDevToken(await ensureDevSigningKey(keysDir), {
+      subject: tenant.users[1]!.subject,
+      tenantId: tenant.id,
+      ttlSeconds: 3600,
+    });
+    const request = {
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: QUERY }),
+    };
+    // Warm up, and wait until the answer is complete: the naive baseline reads with
+    // minimize_latency, so it sees new relationships only after SpiceDB's quantization window.
+    const deadline = Date.now() + 20_000;
+    let coldRpcs = 0;
+    for (;;) {
+      const rpcsBefore = gatehouse.metrics.spicedbRpcs;
+      const probe = await fetch(`${gatehouse.url}/graphql`, request);
+      const body = (await probe.json()) as {
+        data?: { workflows: { edges: unknown[] } };
+        errors?: unknown;
+      };
+      if (!body.errors && body.data?.workflows.edges.length === 100) {
+        coldRpcs = gatehouse.metrics.spicedbRpcs - rpcsBefore;
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`unexpected answer in mode ${mode}: ${JSON.stringify(body).slice(0, 300)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const single = gatehouse.metrics.spicedbRpcs;
+    await fetch(`${gatehouse.url}/graphql`, request).then((r) => r.text());
+    const warmRpcs = gatehouse.metrics.spicedbRpcs - single;
+    await autocannon({
+      url: `${gatehouse.url}/graphql`,
+      connections: CONNECTIONS,
+      duration: 2,
+      ...request,
+    });
+    const result = await autocannon({
+      url: `${gatehouse.url}/graphql`,
+      connections: CONNECTIONS,
+      // The naive baseline needs seconds per request: give it a longer (still bounded) window.
+      duration: mode === 'naive' ? Math.max(SECONDS * 3, 30) : SECONDS,
+      ...request,
+    });
+    return {
+      mode,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      coldRpcs,
+      warmRpcs,
+      errors: result.errors + result.non2xx,
+    };
+  } finally {
+    await gatehouse.stop();
+    await rm(keysDir, { recursive: true, force: true });
+  }
+}
+
+const results: Result[] = [];
+for (const mode of ['off', 'on', 'naive'] as const) {
+  process.stderr.write(`measuring authorization ${mode} for ${SECONDS}s…\n`);
+  results.push(await measure(mode));
+}
+const off = results.find((r) => r.mode === 'off')!;
+const on = results.find((r) => r.mode === 'on')!;
+const naive = results.find((r) => r.mode === 'naive')!;
+const lines = [
+  `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
+  '',
+  '| authorization | req/s | p50 ms | p99 ms | SpiceDB RPCs: first request / repeat | errors |',
+  '|---|---:|---:|---:|---:|---:|',
+  ...results.map(
+    (r) =>
+      `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.errors} |`,
+  ),
+  '',
+  `on / off throughput: ${((on.rps / off.rps) * 100).toFixed(0)}% (target ≥ 70%)`,
+  `on / naive throughput: ${(on.rps / naive.rps).toFixed(1)}× (target ≥ 5×)`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,62 @@
+/**
+ * Authorization decisions and the client errors they become. Every denial names the gate
+ * that denied and carries a decision id (logged with the reasons, and later the audit row),
+ * so a client report can be traced without the server revealing why to the client.
+ */
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors/ErrorCode.js';
+
+export type Gate = 'authentication' | 'scope' | 'relationship' | 'policy';
+
+export type Decision =
+  | { readonly kind: 'allow' }
+  | {
+      readonly kind: 'deny';
+      readonly gate: Gate;
+      readonly code:
+        | typeof ErrorCode.FORBIDDEN
+        | typeof ErrorCode.AUTHZ_UNAVAILABLE
+        | typeof ErrorCode.UNAUTHENTICATED;
+      readonly reasons: readonly string[];
+      /** A client-visible reason about the caller's own state (e.g. NO_ACCOUNT). */
+      readonly reason?: string;
+    };
+
+export const ALLOW: Decision = { kind: 'allow' };
+
+export function deny(gate: Gate, reasons: readonly string[]): Decision {
+  return { kind: 'deny', gate, code: ErrorCode.FORBIDDEN, reasons };
+}
+
+export function unavailable(gate: Gate, reasons: readonly string[]): Decision {
+  return { kind: 'deny', gate, code: ErrorCode.AUTHZ_UNAVAILABLE, reasons };
+}
+
+/** Thrown by the permission checker when SpiceDB fails or exceeds its deadline. */
+export class AuthzUnavailableError extends Error {
+  override readonly name = 'AuthzUnavailableError';
+}
+
+export function denialError(
+  decision: Extract<Decision, { kind: 'deny' }>,
+  options: { explain: boolean },
+): GraphQLError {
+  const decisionId = randomUUID();
+  const message =
+    decision.code === ErrorCode.AUTHZ_UNAVAILABLE
+      ? 'Authorization is temporarily unavailable'
+      : decision.code === ErrorCode.UNAUTHENTICATED
+        ? 'Authentication required'
+        : 'Not allowed';
+  return new GraphQLError(message, {
+    extensions: {
+      code: decision.code,
+      gate: decision.gate,
+      decisionId,
+      ...(decision.reason ? { reason: decision.reason } : {}),
+      ...(decision.code === ErrorCode.UNAUTHENTICATED ? { http: { status: 401 } } : {}),
+      ...(options.explain ? { explain: decision.reasons } : {}),
+    },
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * Per-request relationship checks (gate 2). Every check made while one execution level
+ * resolves is collected (DataLoader batching) and sent as ONE CheckBulkPermissions,
+ * deduplicated by (object, permission) — several fields sharing a permission cost one item.
+ * Results are memoised for the request. Fail closed: CONDITIONAL_PERMISSION is a denial;
+ * an RPC error, a per-item error or a missed deadline rejects with AuthzUnavailableError.
+ *
+ * Consistency: if any object in the batch has a recorded ZedToken (written by the outbox
+ * relay), the request asks for data at least as fresh as the newest one; otherwise
+ * SpiceDB may answer from its cache (minimize_latency).
+ */
+import { v1 } from '@authzed/authzed-node';
+import DataLoader from 'dataloader';
+import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
+import { AuthzUnavailableError } from './AuthzError.js';
+import type { DecisionCache } from './DecisionCache.js';
+
+export interface CheckKey {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly permission: string;
+}
+
+/** What the outbox relay recorded about the objects of a batch. */
+export interface RecordedWrites {
+  /** The freshest ZedToken among them (undefined: none recorded). */
+  readonly token: string | undefined;
+  /** When each object was last written, by `type:id` (ms since the epoch). */
+  readonly writtenAt: ReadonlyMap<string, number>;
+}
+
+export type TokenLookup = (
+  objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
+) => Promise<RecordedWrites>;
+
+export interface PermissionCheckerOptions {
+  readonly spicedb: SpiceDbConnection;
+  /** SpiceDB subject id of the caller (`user:<tenant>/<user>`), or null: every check denies. */
+  readonly subjectId: string | null;
+  readonly tokens: TokenLookup;
+  readonly deadlineMs: number;
+  /** Called once per SpiceDB RPC (metrics, tests counting calls). */
+  readonly onRpc?: (items: number) => void;
+  /**
+   * Benchmark baseline only: one CheckPermission per check, no batching, no memo — what a
+   * graphql-shield rule calling SpiceDB directly does. Never set outside `npm run bench`.
+   */
+  readonly naive?: boolean;
+  /** Decisions shared across requests (see DecisionCache); none when absent. */
+  readonly cache?: DecisionCache;
+}
+
+function keyOf(k: CheckKey): string {
+  return `${k.resourceType}:${k.resourceId}#${k.permission}`;
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new AuthzUnavailableError(`SpiceDB did not answer within ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class PermissionChecker {
+  readonly #options: PermissionCheckerOptions;
+  readonly #loader: DataLoader<CheckKey, boolean, string>;
+  #rpcs = 0;
+
+  constructor(options: PermissionCheckerOptions) {
+    this.#options = options;
+    this.#loader = new DataLoader((keys) => this.#checkBulk(keys), {
+      cacheKeyFn: keyOf,
+      maxBatchSize: 1000,
+      ...(options.naive ? { batch: false, cache: false } : {}),
+    });
+  }
+
+  /** False when the caller has no SpiceDB subject (no user account): every check denies. */
+  get hasSubject(): boolean {
+    return this.#options.subjectId !== null;
+  }
+
+  /** SpiceDB RPCs made by this checker so far. */
+  get rpcCount(): number {
+    return this.#rpcs;
+  }
+
+  /** True when the caller has `permission` on the object. Rejects when SpiceDB cannot answer. */
+  check(key: CheckKey): Promise<boolean> {
+    if (this.#options.subjectId === null) return Promise.resolve(false);
+    return this.#loader.load(key);
+  }
+
+  /** Benchmark baseline: a plain CheckPermission for one key. */
+  async #checkOne(key: CheckKey): Promise<boolean | Error> {
+    this.#rpcs += 1;
+    this.#options.onRpc?.(1);
+    try {
+      const response = await withDeadline(
+        this.#options.spicedb.permissions.checkPermission(
+          v1.CheckPermissionRequest.create({
+            consistency: v1.Consistency.create({
+              requirement: { oneofKind: 'minimizeLatency', minimizeLatency: true },
+            }),
+            resource: v1.ObjectReference.create({
+              objectType: key.resourceType,
+              objectId: key.resourceId,
+            }),
+            permission: key.permission,
+            subject: v1.SubjectReference.create({
+              object: v1.ObjectReference.create({
+                objectType: 'user',
+                objectId: this.#options.subjectId ?? '',
+              }),
+            }),
+          }),
+        ),
+        this.#options.deadlineMs,
+      );
+      return response.permissionship === v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION;
+    } catch (error) {
+      return new AuthzUnavailableError(
+        `CheckPermission failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  async #checkBulk(keys: readonly CheckKey[]): Promise<Array<boolean | Error>> {
+    if (this.#options.naive) return Promise.all(keys.map((k) => this.#checkOne(k)));
+    const { token, writtenAt } = await this.#options.tokens(keys);
+    const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
+    const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
+    let misses = [...keys.keys()];
+    if (cache) {
+      const now = Date.now();
+      misses = [];
+      for (const [i, k] of keys.entries()) {
+        const hit = cache.get(
+          this.#cacheKey(k),
+          now,
+          writtenAt.get(`${k.resourceType}:${k.resourceId}`),
+        );
+        if (hit) results[i] = hit.allowed;
+        else misses.push(i);
+      }
+      if (misses.length === 0) return results as boolean[];
+    }
+    const generation = cache?.generation ?? 0;
+    const sentAt = Date.now();
+    const answers = await this.#ask(
+      misses.map((i) => keys[i]!),
+      token,
+    );
+    for (const [j, i] of misses.entries()) {
+      const answer = answers[j]!;
+      results[i] = answer;
+      if (cache && typeof answer === 'boolean')
+        cache.set(this.#cacheKey(keys[i]!), answer, sentAt, generation);
+    }
+    return results as Array<boolean | Error>;
+  }
+
+  #cacheKey(k: CheckKey): string {
+    return `${this.#options.subjectId ?? ''}|${keyOf(k)}`;
+  }
+
+  /** One CheckBulkPermissions for `keys`. */
+  async #ask(
+    keys: readonly CheckKey[],
+    token: string | undefined,
+  ): Promise<Array<boolean | Error>> {
+    const subject = v1.SubjectReference.create({
+      object: v1.ObjectReference.create({
+        objectType: 'user',
+        objectId: this.#options.subjectId ?? '',
+      }),
+    });
+    const consistency = token
+      ? v1.Consistency.create({
+          requirement: {
+            oneofKind: 'atLeastAsFresh',
+            atLeastAsFresh: v1.ZedToken.create({ token }),
+          },
+        })
+      : v1.Consistency.create({
+          requirement: { oneofKind: 'minimizeLatency', minimizeLatency: true },
+        });
+    const request = v1.CheckBulkPermissionsRequest.create({
+      consistency,
+      items: keys.map((k) =>
+        v1.CheckBulkPermissionsRequestItem.create({
+          resource: v1.ObjectReference.create({
+            objectType: k.resourceType,
+            objectId: k.resourceId,
+          }),
+          permission: k.permission,
+          subject,
+        }),
+      ),
+    });
+    this.#rpcs += 1;
+    this.#options.onRpc?.(keys.length);
+    let response: v1.CheckBulkPermissionsResponse;
+    try {
+      response = await withDeadline(
+        this.#options.spicedb.permissions.checkBulkPermissions(request, undefined, {
+          deadline: new Date(Date.now() + this.#options.deadlineMs),
+        }),
+        this.#options.deadlineMs,
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return keys.map(() => new AuthzUnavailableError(`CheckBulkPermissions failed: ${reason}`));
+    }
+    return keys.map((_, i) => {
+      const pair = response.pairs[i];
+      if (pair?.response.oneofKind === 'item') {
+        // CONDITIONAL_PERMISSION (caveats without context) and anything unknown deny.
+        return (
+          pair.response.item.permissionship ===
+          v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION
+        );
+      }
+      const message =
+        pair?.response.oneofKind === 'error' ? pair.response.error.message : 'missing result';
+      return new AuthzUnavailableError(`CheckBulkPermissions item failed: ${message}`);
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * A relationship as Gatehouse stores it in the outbox and writes it to SpiceDB, and the
+ * mapping from domain rows to relationships. PostgreSQL is the source of truth; SpiceDB
+ * holds exactly these tuples.
+ */
+import type { OrgRole, ShareRole, TeamRole } from '../generated/prisma/enums.js';
+import { objectId, organizationId } from './objectIds.js';
+
+export interface RelationshipTuple {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly relation: string;
+  readonly subjectType: string;
+  readonly subjectId: string;
+  /** Empty for a direct subject. */
+  readonly subjectRelation: string;
+}
+
+const ORG_RELATION: Readonly<Record<OrgRole, string>> = {
+  ADMIN: 'admin',
+  MEMBER: 'member',
+  VP: 'vice_president',
+  AUDITOR: 'auditor',
+};
+const TEAM_RELATION: Readonly<Record<TeamRole, string>> = {
+  MEMBER: 'member',
+  MAINTAINER: 'maintainer',
+};
+export const SHARE_RELATION: Readonly<Record<ShareRole, string>> = {
+  VIEWER: 'viewer',
+  EDITOR: 'editor',
+  APPROVER: 'approver',
+};
+
+function tuple(
+  resourceType: string,
+  resourceId: string,
+  relation: string,
+  subjectType: string,
+  subjectId: string,
+): RelationshipTuple {
+  return { resourceType, resourceId, relation, subjectType, subjectId, subjectRelation: '' };
+}
+
+export function userTuples(
+  tenantId: string,
+  user: { id: string; roles: readonly OrgRole[] },
+): RelationshipTuple[] {
+  const uid = objectId(tenantId, user.id);
+  const org = organizationId(tenantId);
+  return [
+    tuple('user', uid, 'self', 'user', uid),
+    tuple('user', uid, 'organization', 'organization', org),
+    ...user.roles.map((role) => tuple('organization', org, ORG_RELATION[role], 'user', uid)),
+  ];
+}
+
+export function teamTuples(tenantId: string, team: { id: string }): RelationshipTuple[] {
+  return [
+    tuple(
+      'team',
+      objectId(tenantId, team.id),
+      'organization',
+      'organization',
+      organizationId(tenantId),
+    ),
+  ];
+}
+
+export function membershipTuple(
+  tenantId: string,
+  m: { teamId: string; userId: string; role: TeamRole },
+): RelationshipTuple {
+  return tuple(
+    'team',
+    objectId(tenantId, m.teamId),
+    TEAM_RELATION[m.role],
+    'user',
+    objectId(tenantId, m.userId),
+  );
+}
+
+export function workflowTuples(
+  tenantId: string,
+  wf: { id: string; ownerId: string; teamId: string | null },
+): RelationshipTuple[] {
+  const id = objectId(tenantId, wf.id);
+  return [
+    tuple('workflow', id, 'organization', 'organization', organizationId(tenantId)),
+    tuple('workflow', id, 'owner', 'user', objectId(tenantId, wf.ownerId)),
+    ...(wf.teamId ? [tuple('workflow', id, 'team', 'team', objectId(tenantId, wf.teamId))] : []),
+  ];
+}
+
+export function workflowTeamTuple(
+  tenantId: string,
+  workflowId: string,
+  teamId: string,
+): RelationshipTuple {
+  return tuple(
+    'workflow',
+    objectId(tenantId, workflowId),
+    'team',
+    'team',
+    objectId(tenantId, teamId),
+  );
+}
+
+export function shareTuple(
+  tenantId: string,
+  s: { workflowId: string; userId: string; role: ShareRole },
+): RelationshipTuple {
+  return tuple(
+    'workflow',
+    objectId(tenantId, s.workflowId),
+    SHARE_RELATION[s.role],
+    'user',
+    objectId(tenantId, s.userId),
+  );
+}
+
+/** Stable identity of a tuple, for collapsing several updates of one relationship. */
+export function tupleKey(t: RelationshipTuple): string {
+  return `${t.resourceType}:${t.resourceId}#${t.relation}@${t.subjectType}:${t.subjectId}#${t.subjectRelation}`;
+}

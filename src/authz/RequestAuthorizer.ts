@@ -1,0 +1,155 @@
+/**
+ * The authorization state of one operation: who is asking (principal and, lazily, their
+ * SpiceDB subject) and a batched permission checker. Built per operation; read-only for
+ * resolvers and rules.
+ */
+import type { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors/ErrorCode.js';
+import type { Principal } from '../authn/Principal.js';
+import type { RequestData } from '../graphql/RequestData.js';
+import type { Logger } from '../observability/logger.js';
+import {
+  ALLOW,
+  AuthzUnavailableError,
+  deny,
+  denialError,
+  unavailable,
+  type Decision,
+} from './AuthzError.js';
+import type { DecisionCache } from './DecisionCache.js';
+import { objectId, organizationId } from './objectIds.js';
+import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
+import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
+
+export interface AuthorizerOptions {
+  readonly spicedb: SpiceDbConnection;
+  readonly deadlineMs: number;
+  /** Include reasons (`extensions.explain`) in denials: development only. */
+  readonly explain: boolean;
+  readonly logger: Logger;
+  readonly onRpc?: (items: number) => void;
+  /** Benchmark baselines only (`npm run bench`): see GatehouseOptions.benchmarkAuthorization. */
+  readonly benchmark?: 'off' | 'naive';
+  /** Decisions shared across requests. */
+  readonly cache?: DecisionCache;
+}
+
+export class RequestAuthorizer {
+  readonly principal: Principal | null;
+  readonly options: AuthorizerOptions;
+  readonly #data: RequestData | null;
+  #checker: Promise<PermissionChecker> | undefined;
+  readonly #rejections: GraphQLError[] = [];
+
+  constructor(principal: Principal | null, data: RequestData | null, options: AuthorizerOptions) {
+    this.principal = principal;
+    this.#data = data;
+    this.options = options;
+  }
+
+  /**
+   * Records a denial of a field declared `onDeny: REJECT_OPERATION`: the server then
+   * answers the whole operation with these errors and no data.
+   */
+  rejectOperation(error: GraphQLError): void {
+    this.#rejections.push(error);
+  }
+
+  get rejections(): readonly GraphQLError[] {
+    return this.#rejections;
+  }
+
+  /** SpiceDB RPCs made for this operation (0 if none). */
+  async rpcCount(): Promise<number> {
+    return this.#checker ? (await this.#checker).rpcCount : 0;
+  }
+
+  /** Object id of an object of the caller's tenant. */
+  objectIdOf(resourceType: string, id: string): string {
+    const tenantId = this.principal?.tenantId ?? '';
+    return resourceType === 'organization' ? organizationId(tenantId) : objectId(tenantId, id);
+  }
+
+  scopes(anyOf: ReadonlyArray<readonly string[]>): Decision {
+    if (anyOf.length === 0) return ALLOW;
+    const held = new Set(this.principal?.scopes ?? []);
+    if (anyOf.some((all) => all.every((s) => held.has(s)))) return ALLOW;
+    return deny('scope', [`requires scopes ${anyOf.map((all) => all.join(' & ')).join(' | ')}`]);
+  }
+
+  /** Relationship decision for `permission` on the caller's-tenant object `resourceType:id`. */
+  async relationship(resourceType: string, id: string, permission: string): Promise<Decision> {
+    if (this.options.benchmark === 'off') return ALLOW;
+    const resourceId = this.objectIdOf(resourceType, id);
+    const describe = `${permission} on ${resourceType}:${resourceId}`;
+    try {
+      const checker = await this.#checkerFor();
+      if (!checker.hasSubject) {
+        return {
+          kind: 'deny',
+          gate: 'relationship',
+          code: ErrorCode.FORBIDDEN,
+          reasons: ['the caller has no user account in this organisation'],
+          reason: 'NO_ACCOUNT',
+        };
+      }
+      const key: CheckKey = { resourceType, resourceId, permission };
+      if (await checker.check(key)) return ALLOW;
+      return deny('relationship', [`no ${describe}`]);
+    } catch (error) {
+      if (error instanceof AuthzUnavailableError) {
+        this.options.logger.warn('relationship check unavailable', {
+          check: describe,
+          error: error.message,
+        });
+        return unavailable('relationship', [error.message]);
+      }
+      // Anything else is a bug: record it, then deny (never allow on error).
+      this.options.logger.error('relationship check failed', { check: describe, error });
+      return {
+        kind: 'deny',
+        gate: 'relationship',
+        code: ErrorCode.AUTHZ_UNAVAILABLE,
+        reasons: ['internal error'],
+      };
+    }
+  }
+
+  /** Keeps the objects the caller has `permission` on, in order (one bulk check). */
+  async filter<T>(
+    items: readonly T[],
+    resourceType: string,
+    idOf: (item: T) => string,
+    permission: string,
+  ): Promise<T[]> {
+    const decisions = await Promise.all(
+      items.map((item) => this.relationship(resourceType, idOf(item), permission)),
+    );
+    // Fail closed: a list that cannot be checked is an error, never a partial or full list.
+    const failed = decisions.find(
+      (d) => d.kind === 'deny' && d.code === ErrorCode.AUTHZ_UNAVAILABLE,
+    );
+    if (failed?.kind === 'deny') throw denialError(failed, { explain: this.options.explain });
+    return items.filter((_, i) => decisions[i]?.kind === 'allow');
+  }
+
+  #checkerFor(): Promise<PermissionChecker> {
+    this.#checker ??= (async () => {
+      const data = this.#data;
+      const user = data ? await data.currentUser() : null;
+      return new PermissionChecker({
+        spicedb: this.options.spicedb,
+        subjectId: user && data ? objectId(data.tenantId, user.id) : null,
+        tokens: (objects) =>
+          data
+            ? data.recordedWrites(objects)
+            : Promise.resolve({ token: undefined, writtenAt: new Map() }),
+        deadlineMs: this.options.deadlineMs,
+        naive: this.options.benchmark === 'naive',
+        ...(this.options.cache && !this.options.benchmark ? { cache: this.options.cache } : {}),
+        ...(this.options.onRpc ? { onRpc: this.options.onRpc } : {}),
+      });
+    })();
+    return this.#checker;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Generates the graphql-shield rule tree from the directive requirements (directives.ts)
+ * and applies it. Deny by default: `fallbackRule` is deny.
+ * Rules never throw: every failure is logged and becomes a denial with a stable code.
+ * graphql-shield's caches are not used (`no_cache`); PermissionChecker memoises per
+ * request instead. graphql-shield does not wrap `subscribe`, so the same rule is applied
+ * to subscription fields' subscribe step here.
+ */
+import type { GraphQLError, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import { badUserInput } from '../errors/clientErrors.js';
+import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from './graphqlShield.js';
+import { mapSchema, MapperKind } from '@graphql-tools/utils';
+import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import { ErrorCode } from '../errors/ErrorCode.js';
+import { denialError, type Decision } from './AuthzError.js';
+import {
+  ON_ORGANIZATION,
+  readRequirements,
+  type FieldRequirements,
+  type PermissionRequirement,
+} from './directives.js';
+
+function valueAt(args: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = args;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+async function decidePermission(
+  req: PermissionRequirement,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: GatehouseContext,
+): Promise<Decision> {
+  const authz = ctx.authz;
+  let id: unknown;
+  switch (req.source.kind) {
+    case 'parent':
+      id = (parent as Record<string, unknown> | null)?.[req.source.idField];
+      break;
+    case 'argument':
+      id = valueAt(args, req.source.path);
+      // An absent optional argument names no object: nothing to check.
+      if (id === undefined || id === null) return { kind: 'allow' };
+      break;
+    case 'organization':
+      id = ON_ORGANIZATION;
+      break;
+  }
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+    return {
+      kind: 'deny',
+      gate: 'relationship',
+      code: ErrorCode.FORBIDDEN,
+      reasons: [`${req.declaredAt}: no object id`],
+    };
+  }
+  return authz.relationship(req.resourceType, id.toLowerCase(), req.permission);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Input validation comes before authorization: an argument that should name an object but
+ * is not an id at all is BAD_USER_INPUT (it reveals nothing about any object).
+ */
+function malformedId(
+  req: FieldRequirements,
+  args: Record<string, unknown>,
+): GraphQLError | undefined {
+  for (const p of req.permissions) {
+    if (p.source.kind !== 'argument') continue;
+    const value = valueAt(args, p.source.path);
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || !UUID.test(value)) {
+      const field = p.source.path.join('.');
+      return badUserInput(`${field} must be an id`, { field });
+    }
+  }
+  return undefined;
+}
+
+/** Evaluates every requirement of a field; the first denial wins (all must allow). */
+export async function decideField(
+  req: FieldRequirements,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: GatehouseContext,
+): Promise<Decision & { onDeny?: string }> {
+  if (req.public) return { kind: 'allow' };
+  if (!ctx.principal) {
+    return {
+      kind: 'deny',
+      gate: 'authentication',
+      code: ErrorCode.UNAUTHENTICATED,
+      reasons: ['no principal'],
+    };
+  }
+  const scopes = ctx.authz.scopes(req.scopes);
+  if (scopes.kind === 'deny') return scopes;
+  const decisions = await Promise.all(
+    req.permissions.map((p) => decidePermission(p, parent, args, ctx)),
+  );
+  const index = decisions.findIndex((d) => d.kind === 'deny');
+  const denied = decisions[index];
+  if (denied && denied.kind === 'deny')
+    return { ...denied, onDeny: req.permissions[index]?.onDeny ?? 'NULL_WITH_ERROR' };
+  return { kind: 'allow' };
+}
+
+function toRuleResult(
+  decision: Decision & { onDeny?: string },
+  ctx: GatehouseContext,
+  info: GraphQLResolveInfo,
+): true | Error {
+  if (decision.kind === 'allow') return true;
+  const error = denialError(decision, { explain: ctx.authz.options.explain });
+  ctx.logger.info('authorization denied', {
+    requestId: ctx.requestId,
+    field: `${info.parentType.name}.${info.fieldName}`,
+    gate: decision.gate,
+    code: decision.code,
+    decisionId: error.extensions['decisionId'],
+    reasons: decision.reasons,
+  });
+  if (decision.onDeny === 'REJECT_OPERATION') ctx.authz.rejectOperation(error);
+  return error;
+}
+
+export interface AuthorizedSchema {
+  readonly schema: GraphQLSchema;
+  readonly requirements: ReadonlyMap<string, FieldRequirements>;
+}
+
+export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
+  const requirements = readRequirements(schema);
+  const tree: Record<string, Record<string, IRule>> = {};
+  for (const req of requirements.values()) {
+    const [typeName, fieldName] = req.coordinate.split('.') as [string, string];
+    tree[typeName] ??= {};
+    tree[typeName][fieldName] = rule(`authz:${req.coordinate}`, { cache: 'no_cache' })(
+      async (
+        parent: unknown,
+        args: Record<string, unknown>,
+        ctx: GatehouseContext,
+        info: GraphQLResolveInfo,
+      ) => {
+        try {
+          const invalid = malformedId(req, args);
+          if (invalid) return invalid;
+          return toRuleResult(await decideField(req, parent, args, ctx), ctx, info);
+        } catch (error) {
+          ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
+          return toRuleResult(
+            {
+              kind: 'deny',
+              gate: 'relationship',
+              code: ErrorCode.AUTHZ_UNAVAILABLE,
+              reasons: ['internal error'],
+            },
+            ctx,
+            info,
+          );
+        }
+      },
+    );
+  }
+  const middleware = shield(tree, {
+    fallbackRule: shieldDeny,
+    // Resolver errors pass through to formatError, the one normalisation point (which
+    // turns anything uncoded into INTERNAL_SERVER_ERROR). Rules themselves never throw.
+    allowExternalErrors: true,
+    fallbackError: () =>
+      denialError(
+        { kind: 'deny', gate: 'relationship', code: ErrorCode.FORBIDDEN, reasons: [] },
+        { explain: false },
+      ),
+  });
+  const shielded = applyMiddleware(schema, middleware);
+
+  // graphql-shield wraps resolve only; apply the same decision to `subscribe`.
+  const withSubscribe = mapSchema(shielded, {
+    [MapperKind.SUBSCRIPTION_ROOT_FIELD]: (field, fieldName, typeName) => {
+      const req = requirements.get(`${typeName}.${fieldName}`);
+      const subscribe = field.subscribe;
+      if (!req || !subscribe) return field;
+      return {
+        ...field,
+        async subscribe(parent, args: Record<string, unknown>, ctx: GatehouseContext, info) {
+          const decision = await decideField(req, parent, args, ctx);
+          const result = toRuleResult(decision, ctx, info);
+          if (result !== true) throw result;
+          return subscribe(parent, args, ctx, info);
+        },
+      };
+    },
+  });
+  return { schema: withSubscribe, requirements };
+}
