@@ -90,6 +90,11 @@ export class PermissionChecker {
     return this.#options.subjectId !== null;
   }
 
+  /** The caller's SpiceDB user id, or null. */
+  get subjectId(): string | null {
+    return this.#options.subjectId;
+  }
+
   /** SpiceDB RPCs made by this checker so far. */
   get rpcCount(): number {
     return this.#rpcs;

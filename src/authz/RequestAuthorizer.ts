@@ -19,6 +19,7 @@ import {
 import type { DecisionCache } from './DecisionCache.js';
 import { objectId, organizationId } from './objectIds.js';
 import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
+import { explainCheck } from './spicedb/explainCheck.js';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 
 export interface AuthorizerOptions {
@@ -95,7 +96,13 @@ export class RequestAuthorizer {
       }
       const key: CheckKey = { resourceType, resourceId, permission };
       if (await checker.check(key)) return ALLOW;
-      return deny('relationship', [`no ${describe}`]);
+      const reasons = [`no ${describe}`];
+      if (this.options.explain && checker.subjectId) {
+        reasons.push(
+          ...(await explainCheck(this.options.spicedb, { ...key, subjectId: checker.subjectId })),
+        );
+      }
+      return deny('relationship', reasons);
     } catch (error) {
       if (error instanceof AuthzUnavailableError) {
         this.options.logger.warn('relationship check unavailable', {

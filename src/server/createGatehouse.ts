@@ -7,10 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { authenticate } from '../authn/authenticateRequest.js';
@@ -37,6 +36,7 @@ import { RequestData } from '../graphql/RequestData.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { BodyTooLargeError, readBody } from './readBody.js';
 import { setSecurityHeaders } from './securityHeaders.js';
+import { rejectOperationPlugin } from './rejectOperationPlugin.js';
 import { attachWebSocketServer } from './websocket.js';
 
 export interface Gatehouse {
@@ -68,28 +68,6 @@ export function jsonError(
 export interface GatehouseMetrics {
   spicedbRpcs: number;
   checkedItems: number;
-}
-
-/**
- * Answers the whole operation with its REJECT_OPERATION denials (no data) when a field
- * declared `onDeny: REJECT_OPERATION` was denied.
- */
-function rejectOperationPlugin(
-  format: (e: GraphQLError) => GraphQLFormattedError,
-): ApolloServerPlugin<GatehouseContext> {
-  return {
-    requestDidStart() {
-      return Promise.resolve({
-        willSendResponse({ response, contextValue }) {
-          const rejections = contextValue.authz.rejections;
-          if (rejections.length > 0 && response.body.kind === 'single') {
-            response.body.singleResult = { errors: rejections.map(format) };
-          }
-          return Promise.resolve();
-        },
-      });
-    },
-  };
 }
 
 const EMBEDDED_SPICEDB_LOCK = 720_394_120;

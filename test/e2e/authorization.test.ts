@@ -372,3 +372,33 @@ describe('consistency of the relationship outbox', () => {
     expect(await server.gatehouse.relay.stuck(1)).toEqual([]);
   });
 });
+
+describe('explaining denials', () => {
+  const W5K = '00000000-0000-4000-c000-000000005000'; // "Laptop refresh", shared with erin as VIEWER
+  const QUERY = 'query($id: ID!) { workflow(id: $id) { name amount } }';
+
+  it('shows the SpiceDB trace in development, and nothing of it otherwise', async () => {
+    const dev = await startTestServer({ NODE_ENV: 'development', LOG_LEVEL: 'silent' });
+    try {
+      const res = await dev.gql(QUERY, { id: W5K }, await dev.token('erin'));
+      expect(res.body.data).toEqual({ workflow: { name: 'Laptop refresh', amount: null } });
+      const explain = res.body.errors![0]!.extensions!['explain'] as string[];
+      expect(explain[0]).toMatch(/^no view_financials on workflow:/);
+      expect(explain).toContainEqual(expect.stringMatching(/#view_financials → no$/));
+      expect(explain).toContainEqual(expect.stringMatching(/^ {2}workflow:\S+#owner → no$/));
+    } finally {
+      await dev.stop();
+    }
+    const test = await startTestServer();
+    try {
+      const res = await test.gql(QUERY, { id: W5K }, await test.token('erin'));
+      expect(Object.keys(res.body.errors![0]!.extensions!).sort()).toEqual([
+        'code',
+        'decisionId',
+        'gate',
+      ]);
+    } finally {
+      await test.stop();
+    }
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * The generated rules on small schemas, with a scripted SpiceDB: CONDITIONAL_PERMISSION and
+ * per-item errors fail closed, `onDeny: REJECT_OPERATION` rejects the whole operation, the
+ * subscribe step of subscriptions is guarded (graphql-shield does not wrap it), and an
+ * object reached through an interface gets the same decision as through its own type.
+ */
+import { ApolloServer } from '@apollo/server';
+import { v1 } from '@authzed/authzed-node';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { parse, subscribe, type ExecutionResult } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../src/authn/Principal.js';
+import { applyAuthorization } from '../../src/authz/authorizationMiddleware.js';
+import { RequestAuthorizer } from '../../src/authz/RequestAuthorizer.js';
+import type { SpiceDbConnection } from '../../src/authz/spicedb/SpiceDbConnection.js';
+import type { GatehouseContext } from '../../src/graphql/GatehouseContext.js';
+import type { RequestData } from '../../src/graphql/RequestData.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { rejectOperationPlugin } from '../../src/server/rejectOperationPlugin.js';
+
+const Perm = v1.CheckPermissionResponse_Permissionship;
+type Answer = 'yes' | 'no' | 'conditional' | 'error';
+
+/** A SpiceDB whose CheckBulkPermissions answers by permission name. */
+function scriptedSpiceDb(answers: Record<string, Answer>): SpiceDbConnection {
+  const permissions = {
+    checkBulkPermissions: (req: v1.CheckBulkPermissionsRequest) =>
+      Promise.resolve(
+        v1.CheckBulkPermissionsResponse.create({
+          pairs: req.items.map((item) => {
+            const answer = answers[item.permission] ?? 'no';
+            if (answer === 'error') {
+              return {
+                response: { oneofKind: 'error', error: { code: 13, message: 'boom', details: [] } },
+              };
+            }
+            const permissionship =
+              answer === 'yes'
+                ? Perm.HAS_PERMISSION
+                : answer === 'conditional'
+                  ? Perm.CONDITIONAL_PERMISSION
+                  : Perm.NO_PERMISSION;
+            return { response: { oneofKind: 'item', item: { permissionship } } };
+          }),
+        }),
+      ),
+  } as unknown as SpiceDbConnection['permissions'];
+  return { kind: 'embedded', permissions, schema: permissions, close: () => undefined };
+}
+
+const principal: Principal = {
+  kind: 'user',
+  subject: 's',
+  tenantId: '00000000-0000-4000-8000-000000000001',
+  roles: [],
+  scopes: [],
+  amr: [],
+  expiresAt: Math.floor(Date.now() / 1000) + 3600,
+  tokenId: undefined,
+};
+const data = {
+  tenantId: principal.tenantId,
+  currentUser: () => Promise.resolve({ id: 'u' }),
+  recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
+} as unknown as RequestData;
+
+function contextWith(answers: Record<string, Answer>): GatehouseContext {
+  const logger = createLogger('silent');
+  return {
+    requestId: 'r',
+    principal,
+    data,
+    logger,
+    authz: new RequestAuthorizer(principal, data, {
+      spicedb: scriptedSpiceDb(answers),
+      deadlineMs: 1_000,
+      explain: false,
+      logger,
+    }),
+  };
+}
+
+const directives = readFileSync('schema/directives.graphql', 'utf8');
+const thing = { id: '00000000-0000-4000-8000-0000000000aa', name: 'thing', secret: 's3cret' };
+const schema = applyAuthorization(
+  makeExecutableSchema({
+    typeDefs: [
+      directives,
+      /* GraphQL */ `
+        interface Named {
+          name: String
+        }
+        type Thing implements Named @resource(type: "thing") @permission(name: "view") {
+          id: ID!
+          name: String
+          secret: String @permission(name: "admin")
+          guarded: String @permission(name: "audit", onDeny: REJECT_OPERATION)
+        }
+        type Query {
+          thing: Thing @authenticated
+          named: Named @authenticated
+        }
+        type Subscription {
+          things: Thing @permission(name: "watch", on: "$organization")
+        }
+      `,
+    ],
+    resolvers: {
+      Query: { thing: () => thing, named: () => thing },
+      Named: { __resolveType: () => 'Thing' },
+      Subscription: {
+        things: {
+          subscribe: async function* () {
+            yield { things: thing };
+          },
+        },
+      },
+    },
+  }),
+).schema;
+
+async function run(query: string, answers: Record<string, Answer>) {
+  const server = new ApolloServer<GatehouseContext>({
+    schema,
+    plugins: [
+      rejectOperationPlugin((e) => ({
+        message: e.message,
+        extensions: { code: e.extensions['code'] },
+      })),
+    ],
+  });
+  const response = await server.executeOperation({ query }, { contextValue: contextWith(answers) });
+  if (response.body.kind !== 'single') throw new Error('expected a single result');
+  return response.body.singleResult;
+}
+
+const codes = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }) =>
+  (r.errors ?? []).map((e) => e.extensions?.['code']);
+
+describe('generated rules, failing closed', () => {
+  it('allows with HAS_PERMISSION', async () => {
+    const r = await run('{ thing { name secret } }', { view: 'yes', admin: 'yes' });
+    expect(r.data).toEqual({ thing: { name: 'thing', secret: 's3cret' } });
+  });
+
+  it('denies CONDITIONAL_PERMISSION (caveats without context)', async () => {
+    const r = await run('{ thing { name secret } }', { view: 'yes', admin: 'conditional' });
+    expect(r.data).toEqual({ thing: { name: 'thing', secret: null } });
+    expect(codes(r)).toEqual(['FORBIDDEN']);
+  });
+
+  it('answers a per-item SpiceDB error with AUTHZ_UNAVAILABLE', async () => {
+    const r = await run('{ thing { name secret } }', { view: 'yes', admin: 'error' });
+    expect(r.data).toEqual({ thing: { name: 'thing', secret: null } });
+    expect(codes(r)).toEqual(['AUTHZ_UNAVAILABLE']);
+  });
+
+  it('composes type and field directives: a denied type hides every field', async () => {
+    const r = await run('{ thing { name secret } }', { view: 'no', admin: 'yes' });
+    expect(r.data).toEqual({ thing: { name: null, secret: null } });
+    expect(codes(r)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
+  });
+
+  it('gives an object reached through an interface the same decision', async () => {
+    const direct = await run('{ thing { name } }', { view: 'no' });
+    const viaInterface = await run('{ named { name } }', { view: 'no' });
+    expect(direct.data).toEqual({ thing: { name: null } });
+    expect(viaInterface.data).toEqual({ named: { name: null } });
+    expect(codes(viaInterface)).toEqual(codes(direct));
+  });
+
+  it('rejects the whole operation when a REJECT_OPERATION field is denied', async () => {
+    const r = await run('{ thing { name guarded } }', { view: 'yes', audit: 'no' });
+    expect(r.data).toBeUndefined();
+    expect(codes(r)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(r)).not.toContain('thing');
+  });
+
+  it('guards the subscribe step of a subscription', async () => {
+    const attempt = (answers: Record<string, Answer>) =>
+      subscribe({
+        schema,
+        document: parse('subscription { things { name } }'),
+        contextValue: contextWith(answers),
+      });
+    const denied = (await attempt({ watch: 'no', view: 'yes' })) as ExecutionResult;
+    expect(codes(denied as never)).toEqual(['FORBIDDEN']);
+    const allowed = (await attempt({
+      watch: 'yes',
+      view: 'yes',
+    })) as AsyncIterableIterator<ExecutionResult>;
+    const first = await allowed.next();
+    expect(first.value).toEqual({ data: { things: { name: 'thing' } } });
+  });
+});
