@@ -112,7 +112,7 @@ const schema = applyAuthorization(
       Subscription: {
         things: {
           subscribe: async function* () {
-            yield { things: thing };
+            yield await Promise.resolve({ things: thing });
           },
         },
       },
