@@ -71,9 +71,37 @@ export class DecisionCache {
     }
   }
 
+  /**
+   * A check of `key` already on its way to SpiceDB (single flight: concurrent requests
+   * share it instead of stampeding when an entry expires). Only returned if it was sent
+   * after `writtenAt` and before no invalidation, like a cached entry.
+   */
+  inFlight(key: string, writtenAt: number | undefined): Promise<boolean | Error> | undefined {
+    const flight = this.#flights.get(key);
+    if (!flight || flight.generation !== this.#generation) return undefined;
+    if (writtenAt !== undefined && writtenAt >= flight.at) return undefined;
+    return flight.answer;
+  }
+
+  /** Registers a check sent at `at`; it is forgotten once answered. */
+  fly(key: string, answer: Promise<boolean | Error>, at: number): void {
+    if (!this.enabled) return;
+    const flight = { answer, at, generation: this.#generation };
+    this.#flights.set(key, flight);
+    void answer.finally(() => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    });
+  }
+
+  readonly #flights = new Map<
+    string,
+    { answer: Promise<boolean | Error>; at: number; generation: number }
+  >();
+
   /** Forgets everything: relationships changed. */
   invalidate(): void {
     this.#generation += 1;
     this.#entries.clear();
+    this.#flights.clear();
   }
 }

@@ -146,32 +146,45 @@ export class PermissionChecker {
     const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
     const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
     let misses = [...keys.keys()];
+    const shared: Array<Promise<void>> = [];
     if (cache) {
       const now = Date.now();
       misses = [];
       for (const [i, k] of keys.entries()) {
-        const hit = cache.get(
-          this.#cacheKey(k),
-          now,
-          writtenAt.get(`${k.resourceType}:${k.resourceId}`),
-        );
+        const key = this.#cacheKey(k);
+        const written = writtenAt.get(`${k.resourceType}:${k.resourceId}`);
+        const hit = cache.get(key, now, written);
+        const flight = hit ? undefined : cache.inFlight(key, written);
         if (hit) results[i] = hit.allowed;
+        else if (flight) shared.push(flight.then((answer) => void (results[i] = answer)));
         else misses.push(i);
       }
-      if (misses.length === 0) return results as boolean[];
     }
-    const generation = cache?.generation ?? 0;
-    const sentAt = Date.now();
-    const answers = await this.#ask(
-      misses.map((i) => keys[i]!),
-      token,
-    );
-    for (const [j, i] of misses.entries()) {
-      const answer = answers[j]!;
-      results[i] = answer;
-      if (cache && typeof answer === 'boolean')
-        cache.set(this.#cacheKey(keys[i]!), answer, sentAt, generation);
+    if (misses.length > 0) {
+      const generation = cache?.generation ?? 0;
+      const sentAt = Date.now();
+      const asked = this.#ask(
+        misses.map((i) => keys[i]!),
+        token,
+      );
+      if (cache) {
+        for (const [j, i] of misses.entries()) {
+          cache.fly(
+            this.#cacheKey(keys[i]!),
+            asked.then((answers) => answers[j]!),
+            sentAt,
+          );
+        }
+      }
+      const answers = await asked;
+      for (const [j, i] of misses.entries()) {
+        const answer = answers[j]!;
+        results[i] = answer;
+        if (cache && typeof answer === 'boolean')
+          cache.set(this.#cacheKey(keys[i]!), answer, sentAt, generation);
+      }
     }
+    await Promise.all(shared);
     return results as Array<boolean | Error>;
   }
 

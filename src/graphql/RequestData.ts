@@ -113,28 +113,49 @@ export class RequestData {
   async recordedWrites(
     objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
   ): Promise<RecordedWrites> {
-    if (objects.length === 0) return { token: undefined, writtenAt: new Map() };
-    const rows = await (
-      await this.tx()
-    ).$queryRawUnsafe<
-      Array<{ resource_type: string; resource_id: string; zed_token: string; applied_at: Date }>
-    >(
-      `select resource_type, resource_id, zed_token, applied_at from authz_tokens
-        where tenant_id = $1::uuid
-          and (resource_type, resource_id) in (select * from unnest($2::text[], $3::text[]))`,
-      this.tenantId,
-      objects.map((o) => o.resourceType),
-      objects.map((o) => o.resourceId),
-    );
+    // Memoised per operation: the fields of a list ask about the objects its filter asked about.
+    const unknown = [
+      ...new Set(
+        objects.map((o) => `${o.resourceType}:${o.resourceId}`).filter((k) => !this.#writes.has(k)),
+      ),
+    ];
+    if (unknown.length > 0) {
+      const types = unknown.map((k) => k.slice(0, k.indexOf(':')));
+      const ids = unknown.map((k) => k.slice(k.indexOf(':') + 1));
+      const rows = await (
+        await this.tx()
+      ).$queryRawUnsafe<
+        Array<{ resource_type: string; resource_id: string; zed_token: string; applied_at: Date }>
+      >(
+        `select resource_type, resource_id, zed_token, applied_at from authz_tokens
+          where tenant_id = $1::uuid
+            and (resource_type, resource_id) in (select * from unnest($2::text[], $3::text[]))`,
+        this.tenantId,
+        types,
+        ids,
+      );
+      for (const k of unknown) this.#writes.set(k, null);
+      for (const r of rows) {
+        this.#writes.set(`${r.resource_type}:${r.resource_id}`, {
+          token: r.zed_token,
+          at: r.applied_at.getTime(),
+        });
+      }
+    }
     let freshest: { token: string; at: number } | undefined;
     const writtenAt = new Map<string, number>();
-    for (const r of rows) {
-      const at = r.applied_at.getTime();
-      writtenAt.set(`${r.resource_type}:${r.resource_id}`, at);
-      if (!freshest || at > freshest.at) freshest = { token: r.zed_token, at };
+    for (const o of objects) {
+      const key = `${o.resourceType}:${o.resourceId}`;
+      const w = this.#writes.get(key);
+      if (!w) continue;
+      writtenAt.set(key, w.at);
+      if (!freshest || w.at > freshest.at) freshest = w;
     }
     return { token: freshest?.token, writtenAt };
   }
+
+  /** Recorded writes already looked up in this operation (null: none recorded). */
+  readonly #writes = new Map<string, { token: string; at: number } | null>();
 
   #currentUser: Promise<User | null> | undefined;
 
@@ -163,6 +184,7 @@ export class RequestData {
         return work(tx, { tenantId: this.tenantId, userId: user.id });
       });
     } finally {
+      this.#writes.clear();
       for (const loader of [
         this.users,
         this.teams,
