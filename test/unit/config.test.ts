@@ -245,3 +245,41 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('SpiceDB configuration', () => {
+  it('embeds SpiceDB by default, with a 1 s deadline and a 5 s decision cache', () => {
+    const config = loadConfig({});
+    expect(config.authz.spicedb).toEqual({ kind: 'embedded' });
+    expect(config.authz.deadlineMs).toBe(1_000);
+    expect(config.authz.cacheTtlMs).toBe(5_000);
+    expect(config.authz.explain).toBe(true); // development
+    expect(loadConfig({ NODE_ENV: 'test' }).authz.explain).toBe(false);
+  });
+
+  it.each([
+    ['127.0.0.1:50051', true],
+    ['localhost:50051', true],
+    ['[::1]:50051', true],
+    ['spicedb.internal:50051', false],
+    ['authz.example.com:443', false],
+  ])('connects to %s with plaintext=%s (TLS unless loopback)', (endpoint, insecure) => {
+    const config = loadConfig({ SPICEDB_ENDPOINT: endpoint, SPICEDB_PRESHARED_KEY: 'key' });
+    expect(config.authz.spicedb).toEqual({
+      kind: 'remote',
+      endpoint,
+      presharedKey: 'key',
+      insecure,
+    });
+  });
+
+  it('refuses an endpoint without a preshared key, or one that is not host:port', () => {
+    expect(configError({ SPICEDB_ENDPOINT: '127.0.0.1:50051' }).message).toContain(
+      'SPICEDB_PRESHARED_KEY',
+    );
+    expect(
+      configError({ SPICEDB_ENDPOINT: 'grpc://x', SPICEDB_PRESHARED_KEY: 'k' }).message,
+    ).toContain('SPICEDB_ENDPOINT');
+    expect(configError({ SPICEDB_DEADLINE_MS: '0' }).message).toContain('SPICEDB_DEADLINE_MS');
+    expect(configError({ AUTHZ_CACHE_TTL_MS: '-1' }).message).toContain('AUTHZ_CACHE_TTL_MS');
+  });
+});
