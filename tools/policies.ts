@@ -93,7 +93,8 @@ function build(): Buffer {
       ...ENTRYPOINTS.flatMap((e) => ['-e', e]),
       '-o',
       out,
-      rego,
+      // Relative: the wasm embeds source paths, and it must not depend on the checkout's location.
+      path.relative(tools, rego),
     ]);
     return wasmOf(readFileSync(out));
   } finally {
