@@ -67,6 +67,8 @@ export interface AuthzConfig {
   /** Lifetime of a cached decision (0: no cache) and the cache's bound. */
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
+  /** JSON file of policy data (e.g. tenants' approval limits), or none. */
+  readonly policyDataFile: string | undefined;
 }
 
 export interface Config {
@@ -132,6 +134,7 @@ const envSchema = z.object({
   SPICEDB_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   AUTHZ_CACHE_MAX_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  POLICY_DATA_FILE: z.string().min(1).optional(),
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       explain: e.NODE_ENV === 'development',
       cacheTtlMs: e.AUTHZ_CACHE_TTL_MS,
       cacheMaxEntries: e.AUTHZ_CACHE_MAX_ENTRIES,
+      policyDataFile: e.POLICY_DATA_FILE ? path.resolve(e.POLICY_DATA_FILE) : undefined,
     },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,

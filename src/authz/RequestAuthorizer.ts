@@ -20,6 +20,7 @@ import type { DecisionCache } from './DecisionCache.js';
 import { objectId, organizationId } from './objectIds.js';
 import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
+import { isPolicyName, type PolicyEngine } from './opa/PolicyEngine.js';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 
 export interface AuthorizerOptions {
@@ -33,6 +34,8 @@ export interface AuthorizerOptions {
   readonly benchmark?: 'off' | 'naive';
   /** Decisions shared across requests. */
   readonly cache?: DecisionCache;
+  /** Gate 3; without it every @policy field is denied. */
+  readonly policies?: PolicyEngine;
 }
 
 export class RequestAuthorizer {
@@ -138,6 +141,49 @@ export class RequestAuthorizer {
     );
     if (failed?.kind === 'deny') throw denialError(failed, { explain: this.options.explain });
     return items.filter((_, i) => decisions[i]?.kind === 'allow');
+  }
+
+  /**
+   * Gate 3: asks the compiled policy `name` about `action` on the caller's-tenant object
+   * `type:id`, with the caller (from the database: id and organisation roles) and the
+   * request context. Anything missing — no engine, no account, no object — is a denial.
+   */
+  async policy(
+    name: string,
+    action: string,
+    type: string,
+    id: string,
+    context: { args: Record<string, unknown>; ip: string; requestId: string },
+  ): Promise<Decision> {
+    const decision = (reasons: readonly string[]): Decision => ({
+      kind: 'deny',
+      gate: 'policy',
+      code: ErrorCode.FORBIDDEN,
+      reasons,
+    });
+    const entrypoint = `gatehouse/${name}/decision`;
+    const engine = this.options.policies;
+    if (!engine || !isPolicyName(entrypoint)) return decision([`no policy ${name}`]);
+    const data = this.#data;
+    const [user, resource] = data
+      ? await Promise.all([data.currentUser(), data.policyResource(type, id)])
+      : [null, null];
+    if (!user || !resource || !this.principal) return decision(['no such object or account']);
+    const result = engine.evaluate(entrypoint, {
+      principal: {
+        subject: this.principal.subject,
+        tenantId: this.principal.tenantId,
+        userId: user.id,
+        roles: user.roles,
+        amr: this.principal.amr,
+        scopes: this.principal.scopes,
+      },
+      action,
+      resource,
+      args: context.args,
+      context: { time: new Date().toISOString(), ip: context.ip, requestId: context.requestId },
+    });
+    return result.allow ? ALLOW : decision(result.reasons);
   }
 
   #checkerFor(): Promise<PermissionChecker> {

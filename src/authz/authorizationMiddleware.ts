@@ -108,6 +108,19 @@ export async function decideField(
   const denied = decisions[index];
   if (denied && denied.kind === 'deny')
     return { ...denied, onDeny: req.permissions[index]?.onDeny ?? 'NULL_WITH_ERROR' };
+  // Gate 3 only after gate 2 allowed: policies judge what relationships already permit.
+  for (const p of req.policies) {
+    const id = args[p.argument];
+    if (typeof id !== 'string') {
+      return { kind: 'deny', gate: 'policy', code: ErrorCode.FORBIDDEN, reasons: ['no object id'] };
+    }
+    const decision = await ctx.authz.policy(p.name, p.action, p.resourceType, id.toLowerCase(), {
+      args,
+      ip: ctx.clientIp,
+      requestId: ctx.requestId,
+    });
+    if (decision.kind === 'deny') return decision;
+  }
   return { kind: 'allow' };
 }
 

@@ -37,6 +37,16 @@ export interface PermissionRequirement {
   readonly declaredAt: string;
 }
 
+/** An OPA decision a field needs (gate 3), about the object an argument names. */
+export interface PolicyRequirement {
+  /** Decision name, e.g. `workflow/approval` → wasm entrypoint `gatehouse/workflow/approval/decision`. */
+  readonly name: string;
+  readonly action: string;
+  /** Object type (a key of the policy resource loaders) and the argument naming it. */
+  readonly resourceType: string;
+  readonly argument: string;
+}
+
 export interface FieldRequirements {
   readonly coordinate: string;
   readonly public: boolean;
@@ -44,6 +54,7 @@ export interface FieldRequirements {
   /** OR of ANDs. Empty: no scope requirement. */
   readonly scopes: ReadonlyArray<readonly string[]>;
   readonly permissions: readonly PermissionRequirement[];
+  readonly policies: readonly PolicyRequirement[];
 }
 
 export class AuthorizationSchemaError extends Error {
@@ -213,7 +224,30 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
       if (isPublic && (authenticated || scopes.length > 0 || permissions.length > 0)) {
         problems.push(`${coordinate}: @public cannot be combined with other access directives`);
       }
-      result.set(coordinate, { coordinate, public: isPublic, authenticated, scopes, permissions });
+      const policies: PolicyRequirement[] = [];
+      const policy = first(schema, field, 'policy');
+      if (policy) {
+        const argument = typeof policy['on'] === 'string' ? policy['on'] : undefined;
+        const resourceType = typeof policy['type'] === 'string' ? policy['type'] : undefined;
+        if (!argument || !resourceType || !field.args.some((a) => a.name === argument)) {
+          problems.push(`${coordinate}: @policy needs on: (an argument of the field) and type:`);
+        } else {
+          policies.push({
+            name: String(policy['name']),
+            action: String(policy['action']),
+            resourceType,
+            argument,
+          });
+        }
+      }
+      result.set(coordinate, {
+        coordinate,
+        public: isPublic,
+        authenticated,
+        scopes,
+        permissions,
+        policies,
+      });
     }
   }
   if (problems.length > 0) throw new AuthorizationSchemaError([...new Set(problems)].sort());

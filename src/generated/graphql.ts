@@ -418,6 +418,15 @@ export type PermissionDirectiveArgs = {
 
 export type PermissionDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = PermissionDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PolicyDirectiveArgs = {
+  action: Scalars['String']['input'];
+  name: Scalars['String']['input'];
+  on: Scalars['String']['input'];
+  type: Scalars['String']['input'];
+};
+
+export type PolicyDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = PolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -563,6 +572,7 @@ export type Resolvers<ContextType = GatehouseContext> = {
 export type DirectiveResolvers<ContextType = GatehouseContext> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
   permission?: PermissionDirectiveResolver<any, any, ContextType>;
+  policy?: PolicyDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresScopes?: RequiresScopesDirectiveResolver<any, any, ContextType>;
   resource?: ResourceDirectiveResolver<any, any, ContextType>;

@@ -6,6 +6,8 @@ import type { RequestData } from './RequestData.js';
 
 export interface GatehouseContext {
   readonly requestId: string;
+  /** The peer address of the HTTP request or WebSocket connection (policy context). */
+  readonly clientIp: string;
   /** Null for anonymous callers (only `@public` fields answer them). */
   readonly principal: Principal | null;
   /** Data access in the caller's tenant; null for anonymous callers. */

@@ -157,6 +157,31 @@ export class RequestData {
   /** Recorded writes already looked up in this operation (null: none recorded). */
   readonly #writes = new Map<string, { token: string; at: number } | null>();
 
+  /**
+   * An object as stored, for a policy decision (`resource` of the OPA input), or null when
+   * it does not exist in this tenant.
+   */
+  async policyResource(type: string, id: string): Promise<Record<string, unknown> | null> {
+    switch (type) {
+      case 'workflow': {
+        const w = await (
+          await this.tx()
+        ).workflow.findFirst({ where: { tenantId: this.tenantId, id } });
+        return w
+          ? {
+              id: w.id,
+              status: w.status,
+              amount: w.amount.toFixed(2),
+              ownerId: w.ownerId,
+              teamId: w.teamId,
+            }
+          : null;
+      }
+      default:
+        return null;
+    }
+  }
+
   #currentUser: Promise<User | null> | undefined;
 
   /** The caller's user account in this tenant, or null when the subject has none. */

@@ -18,6 +18,7 @@ import type { Principal } from '../authn/Principal.js';
 import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
 import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
 import { DecisionCache } from '../authz/DecisionCache.js';
+import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
 import { OutboxRelay } from '../authz/outbox/OutboxRelay.js';
 import { RequestAuthorizer } from '../authz/RequestAuthorizer.js';
 import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
@@ -116,6 +117,13 @@ export async function createGatehouse(
   const schema =
     options.benchmarkAuthorization === 'off' ? buildBaseSchema() : buildSchema().schema;
   const verifier: TokenVerifier = await createTokenVerifier(config.auth);
+  // Gate 3: the compiled policies load once; no valid bundle, no server.
+  const policies = await PolicyEngine.loadFile(
+    POLICY_WASM_FILE,
+    config.authz.policyDataFile
+      ? (JSON.parse(await readFile(config.authz.policyDataFile, 'utf8')) as object)
+      : {},
+  );
   const db = await openDatabase(config.database, {
     transactionTimeoutMs: config.transactionTimeoutMs,
   });
@@ -165,7 +173,11 @@ export async function createGatehouse(
   const metrics: GatehouseMetrics = { spicedbRpcs: 0, checkedItems: 0 };
 
   /** Builds the per-operation context for an authenticated or anonymous caller. */
-  const contextFor = (requestId: string, principal: Principal | null): GatehouseContext => {
+  const contextFor = (
+    requestId: string,
+    principal: Principal | null,
+    clientIp: string,
+  ): GatehouseContext => {
     const data = principal
       ? new RequestData(
           new RequestUnitOfWork(
@@ -188,6 +200,7 @@ export async function createGatehouse(
       deadlineMs: config.authz.deadlineMs,
       explain: config.authz.explain,
       cache: decisions,
+      policies,
       logger,
       ...(options.benchmarkAuthorization ? { benchmark: options.benchmarkAuthorization } : {}),
       onRpc: (items) => {
@@ -195,7 +208,7 @@ export async function createGatehouse(
         metrics.checkedItems += items;
       },
     });
-    return { requestId, principal, data, authz, logger };
+    return { requestId, clientIp, principal, data, authz, logger };
   };
 
   const formatError = createFormatError({ development: config.env === 'development', logger });
@@ -284,7 +297,7 @@ export async function createGatehouse(
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const context = contextFor(requestId, principal);
+    const context = contextFor(requestId, principal, req.socket.remoteAddress ?? '');
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => Promise.resolve(context),

@@ -57,7 +57,11 @@ export interface WebSocketOptions {
   readonly verifier: TokenVerifier;
   readonly introspection: boolean;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  readonly contextFor: (requestId: string, principal: Principal | null) => GatehouseContext;
+  readonly contextFor: (
+    requestId: string,
+    principal: Principal | null,
+    clientIp: string,
+  ) => GatehouseContext;
   readonly logger: Logger;
 }
 
@@ -145,7 +149,11 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: options.contextFor(randomUUID(), principal),
+          contextValue: options.contextFor(
+            randomUUID(),
+            principal,
+            ctx.extra.request.socket.remoteAddress ?? '',
+          ),
         };
       },
       async execute(args: ExecutionArgs): Promise<ExecutionResult> {

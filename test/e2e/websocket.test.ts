@@ -311,25 +311,30 @@ describe('errors over WebSocket', () => {
   });
 
   it.each([
-    ['INVALID_STATE', 'mutation($id: ID!) { approveWorkflow(id: $id) { id } }', 'draft'],
+    ['INVALID_STATE', 'mutation($id: ID!) { submitWorkflow(id: $id) { id } }', 'submitted'],
     ['FORBIDDEN (unknown id)', 'mutation($id: ID!) { submitWorkflow(id: $id) { id } }', 'random'],
     ['malformed id', 'query($id: ID!) { workflow(id: $id) { id } }', 'abc'],
   ])('%s carries the same code and details as over HTTP', async (_label, query, which) => {
     let id = which;
-    if (which === 'draft') {
+    if (which === 'submitted') {
       const res = await server.gql<{ createWorkflow: { id: string } }>(
-        'mutation { createWorkflow(input: { name: "ws draft", amount: "1" }) { id } }',
+        'mutation { createWorkflow(input: { name: "ws submitted", amount: "1" }) { id } }',
         undefined,
         tenantToken,
       );
       id = res.body.data!.createWorkflow.id;
+      await server.gql(
+        'mutation($id: ID!) { submitWorkflow(id: $id) { id } }',
+        { id },
+        tenantToken,
+      );
     } else if (which === 'random') {
       id = randomUUID();
     }
     const { ws, http } = await bothTransports(query, { id }, tenantToken);
     expect(ws).toHaveLength(1);
     const expected: Record<string, unknown> = {
-      draft: { code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' },
+      submitted: { code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' },
       random: denial(),
       abc: { code: 'BAD_USER_INPUT', field: 'id' },
     };

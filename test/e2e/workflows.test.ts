@@ -420,9 +420,16 @@ describe('workflows (list)', () => {
       tenantToken,
     );
     created = [batch['a']!, batch['b']!, batch['c']!];
-    for (let i = 0; i < 4; i += 1) created.push(await create(tenantToken, { amount: String(i) }));
+    // created[3] belongs to a member, so the admin may approve it (nobody approves their own).
+    const memberToken = await server.token('alice', {
+      subject: tenant.users[1]!.subject,
+      tenantId: tenant.id,
+    });
+    for (let i = 0; i < 4; i += 1) {
+      created.push(await create(i === 0 ? memberToken : tenantToken, { amount: String(i) }));
+    }
     await ok(SUBMIT, { id: created[0]!.id }, tenantToken);
-    await ok(SUBMIT, { id: created[3]!.id }, tenantToken);
+    await ok(SUBMIT, { id: created[3]!.id }, memberToken);
     await ok(APPROVE, { id: created[3]!.id }, tenantToken);
   });
 
@@ -903,14 +910,14 @@ describe('lifecycle', () => {
     );
     expect(audited.workflow).toEqual(approveWorkflow);
 
-    for (const [mutation, user] of [
-      [APPROVE, 'carol'],
-      [REJECT, 'carol'],
-      [SUBMIT, 'bob'],
-    ] as const) {
-      const { error } = await fails(mutation, { id: created.id }, tokenOf(user));
-      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' });
+    // Approving or rejecting again is refused by the approval policy (gate 3: only
+    // PENDING_APPROVAL); submitting again by the state machine.
+    for (const mutation of [APPROVE, REJECT]) {
+      const { error } = await fails(mutation, { id: created.id }, tokenOf('carol'));
+      expect(error.extensions).toMatchObject({ code: 'FORBIDDEN', gate: 'policy' });
     }
+    const resubmit = await fails(SUBMIT, { id: created.id }, tokenOf('bob'));
+    expect(resubmit.error.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' });
     expect((await fetchWorkflow(created.id, tokenOf('bob')))?.approvals).toHaveLength(1);
   });
 
@@ -931,19 +938,16 @@ describe('lifecycle', () => {
       }),
     ]);
     const again = await fails(APPROVE, { id: created.id }, tokenOf('carol'));
-    expect(again.error.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' });
+    expect(again.error.extensions).toMatchObject({ code: 'FORBIDDEN', gate: 'policy' });
   });
 
-  it('refuses to approve or reject a DRAFT with INVALID_STATE', async () => {
+  it('refuses to approve or reject a DRAFT (approval policy: only PENDING_APPROVAL)', async () => {
     const created = await create(tokenOf('bob'));
-    for (const [mutation, message] of [
-      [APPROVE, 'Only PENDING_APPROVAL workflows can be approved'],
-      [REJECT, 'Only PENDING_APPROVAL workflows can be rejected'],
-    ] as const) {
+    for (const mutation of [APPROVE, REJECT]) {
       const { error } = await fails(mutation, { id: created.id, comment: 'no' }, tokenOf('carol'));
       expect(error).toMatchObject({
-        message,
-        extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' },
+        message: 'Not allowed',
+        extensions: { code: 'FORBIDDEN', gate: 'policy' },
       });
     }
     expect(await fetchWorkflow(created.id, tokenOf('bob'))).toEqual(created);

@@ -69,6 +69,7 @@ function contextWith(answers: Record<string, Answer>): GatehouseContext {
   const logger = createLogger('silent');
   return {
     requestId: 'r',
+    clientIp: '127.0.0.1',
     principal,
     data,
     logger,

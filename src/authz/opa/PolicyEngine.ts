@@ -22,6 +22,10 @@ export const POLICY_DECISIONS = [
 ] as const;
 export type PolicyName = (typeof POLICY_DECISIONS)[number];
 
+export function isPolicyName(value: string): value is PolicyName {
+  return (POLICY_DECISIONS as readonly string[]).includes(value);
+}
+
 export interface PolicyDecision {
   readonly allow: boolean;
   readonly reasons: readonly string[];
