@@ -13,6 +13,7 @@ import { v1 } from '@authzed/authzed-node';
 import DataLoader from 'dataloader';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
+import { MINIMIZE_LATENCY, objectRef, userSubject } from './spicedb/references.js';
 import type { DecisionCache } from './DecisionCache.js';
 
 export interface CheckKey {
@@ -74,7 +75,6 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 export class PermissionChecker {
   readonly #options: PermissionCheckerOptions;
   readonly #loader: DataLoader<CheckKey, boolean, string>;
-  #rpcs = 0;
 
   constructor(options: PermissionCheckerOptions) {
     this.#options = options;
@@ -95,11 +95,6 @@ export class PermissionChecker {
     return this.#options.subjectId;
   }
 
-  /** SpiceDB RPCs made by this checker so far. */
-  get rpcCount(): number {
-    return this.#rpcs;
-  }
-
   /** True when the caller has `permission` on the object. Rejects when SpiceDB cannot answer. */
   check(key: CheckKey): Promise<boolean> {
     if (this.#options.subjectId === null) return Promise.resolve(false);
@@ -108,26 +103,15 @@ export class PermissionChecker {
 
   /** Benchmark baseline: a plain CheckPermission for one key. */
   async #checkOne(key: CheckKey): Promise<boolean | Error> {
-    this.#rpcs += 1;
     this.#options.onRpc?.(1);
     try {
       const response = await withDeadline(
         this.#options.spicedb.permissions.checkPermission(
           v1.CheckPermissionRequest.create({
-            consistency: v1.Consistency.create({
-              requirement: { oneofKind: 'minimizeLatency', minimizeLatency: true },
-            }),
-            resource: v1.ObjectReference.create({
-              objectType: key.resourceType,
-              objectId: key.resourceId,
-            }),
+            consistency: MINIMIZE_LATENCY,
+            resource: objectRef(key.resourceType, key.resourceId),
             permission: key.permission,
-            subject: v1.SubjectReference.create({
-              object: v1.ObjectReference.create({
-                objectType: 'user',
-                objectId: this.#options.subjectId ?? '',
-              }),
-            }),
+            subject: userSubject(this.#options.subjectId ?? ''),
           }),
         ),
         this.#options.deadlineMs,
@@ -197,12 +181,7 @@ export class PermissionChecker {
     keys: readonly CheckKey[],
     token: string | undefined,
   ): Promise<Array<boolean | Error>> {
-    const subject = v1.SubjectReference.create({
-      object: v1.ObjectReference.create({
-        objectType: 'user',
-        objectId: this.#options.subjectId ?? '',
-      }),
-    });
+    const subject = userSubject(this.#options.subjectId ?? '');
     const consistency = token
       ? v1.Consistency.create({
           requirement: {
@@ -210,23 +189,17 @@ export class PermissionChecker {
             atLeastAsFresh: v1.ZedToken.create({ token }),
           },
         })
-      : v1.Consistency.create({
-          requirement: { oneofKind: 'minimizeLatency', minimizeLatency: true },
-        });
+      : MINIMIZE_LATENCY;
     const request = v1.CheckBulkPermissionsRequest.create({
       consistency,
       items: keys.map((k) =>
         v1.CheckBulkPermissionsRequestItem.create({
-          resource: v1.ObjectReference.create({
-            objectType: k.resourceType,
-            objectId: k.resourceId,
-          }),
+          resource: objectRef(k.resourceType, k.resourceId),
           permission: k.permission,
           subject,
         }),
       ),
     });
-    this.#rpcs += 1;
     this.#options.onRpc?.(keys.length);
     let response: v1.CheckBulkPermissionsResponse;
     try {

@@ -26,7 +26,7 @@ const TEAM_RELATION: Readonly<Record<TeamRole, string>> = {
   MEMBER: 'member',
   MAINTAINER: 'maintainer',
 };
-export const SHARE_RELATION: Readonly<Record<ShareRole, string>> = {
+const SHARE_RELATION: Readonly<Record<ShareRole, string>> = {
   VIEWER: 'viewer',
   EDITOR: 'editor',
   APPROVER: 'approver',

@@ -63,11 +63,6 @@ export class RequestAuthorizer {
     return this.#rejections;
   }
 
-  /** SpiceDB RPCs made for this operation (0 if none). */
-  async rpcCount(): Promise<number> {
-    return this.#checker ? (await this.#checker).rpcCount : 0;
-  }
-
   /** Object id of an object of the caller's tenant. */
   objectIdOf(resourceType: string, id: string): string {
     const tenantId = this.principal?.tenantId ?? '';

@@ -10,10 +10,3 @@ export function objectId(tenantId: string, id: string): string {
 export function organizationId(tenantId: string): string {
   return tenantId;
 }
-
-/** Splits an object id made by {@link objectId}; undefined if it is not one. */
-export function parseObjectId(value: string): { tenantId: string; id: string } | undefined {
-  const slash = value.indexOf('/');
-  if (slash <= 0 || slash === value.length - 1) return undefined;
-  return { tenantId: value.slice(0, slash), id: value.slice(slash + 1) };
-}

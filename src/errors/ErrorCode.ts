@@ -28,28 +28,3 @@ const known = new Set<string>(Object.values(ErrorCode));
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && known.has(value);
 }
-
-/** HTTP status used when an error of this code is the only outcome of a request. */
-export function httpStatusFor(code: ErrorCode): number {
-  switch (code) {
-    case ErrorCode.UNAUTHENTICATED:
-      return 401;
-    case ErrorCode.RATE_LIMITED:
-      return 429;
-    case ErrorCode.AUTHZ_UNAVAILABLE:
-      return 503;
-    case ErrorCode.BAD_REQUEST:
-    case ErrorCode.GRAPHQL_PARSE_FAILED:
-    case ErrorCode.GRAPHQL_VALIDATION_FAILED:
-    case ErrorCode.PERSISTED_QUERY_NOT_FOUND:
-    case ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED:
-    case ErrorCode.OPERATION_RESOLUTION_FAILURE:
-      return 400;
-    case ErrorCode.FORBIDDEN:
-    case ErrorCode.BAD_USER_INPUT:
-    case ErrorCode.NOT_FOUND:
-    case ErrorCode.CONFLICT:
-    case ErrorCode.INTERNAL_SERVER_ERROR:
-      return 200;
-  }
-}

@@ -18,6 +18,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Logger } from '../../observability/logger.js';
 import { RELAY_ROLE } from '../../data/roles.js';
 import type { SpiceDbConnection } from '../spicedb/SpiceDbConnection.js';
+import { objectRef } from '../spicedb/references.js';
 import { tupleKey, type RelationshipTuple } from '../RelationshipTuple.js';
 import type { OutboxOperation } from './RelationshipOutbox.js';
 
@@ -63,10 +64,10 @@ export interface OutboxRelayOptions {
 
 function toRelationship(t: RelationshipTuple): v1.Relationship {
   return v1.Relationship.create({
-    resource: v1.ObjectReference.create({ objectType: t.resourceType, objectId: t.resourceId }),
+    resource: objectRef(t.resourceType, t.resourceId),
     relation: t.relation,
     subject: v1.SubjectReference.create({
-      object: v1.ObjectReference.create({ objectType: t.subjectType, objectId: t.subjectId }),
+      object: objectRef(t.subjectType, t.subjectId),
       optionalRelation: t.subjectRelation,
     }),
   });
@@ -144,15 +145,9 @@ export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
-  #lastToken: string | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
-  }
-
-  /** The most recent ZedToken this relay obtained (process-local). */
-  get lastToken(): string | undefined {
-    return this.#lastToken;
   }
 
   start(): void {
@@ -233,7 +228,6 @@ export class OutboxRelay {
       );
       token = response.writtenAt?.token ?? token;
     }
-    if (token) this.#lastToken = token;
     return token;
   }
 

@@ -8,6 +8,7 @@
  */
 import { v1 } from '@authzed/authzed-node';
 import type { SpiceDbConnection } from './SpiceDbConnection.js';
+import { FULLY_CONSISTENT, objectRef, userSubject } from './references.js';
 
 const MAX_LINES = 40;
 
@@ -37,17 +38,10 @@ export async function explainCheck(
   try {
     const response = await spicedb.permissions.checkPermission(
       v1.CheckPermissionRequest.create({
-        consistency: v1.Consistency.create({
-          requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true },
-        }),
-        resource: v1.ObjectReference.create({
-          objectType: check.resourceType,
-          objectId: check.resourceId,
-        }),
+        consistency: FULLY_CONSISTENT,
+        resource: objectRef(check.resourceType, check.resourceId),
         permission: check.permission,
-        subject: v1.SubjectReference.create({
-          object: v1.ObjectReference.create({ objectType: 'user', objectId: check.subjectId }),
-        }),
+        subject: userSubject(check.subjectId),
         withTracing: true,
       }),
     );
