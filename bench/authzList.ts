@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: the list-100 query (100 workflows × 3 protected fields) against three
- * configurations of the same server — authorization on, off, and naive (one
- * CheckPermission per field and row, as a graphql-shield rule calling SpiceDB directly
- * would) — and prints req/s, p50/p99 latency and SpiceDB RPCs per request.
+ * `npm run bench`: the list-100 query (100 workflows × 3 protected fields, one of them
+ * `@classified`, so 100 policy decisions) against four configurations of the same server —
+ * authorization on, on without gate 3 (no-policy), off, and naive (one CheckPermission per
+ * field and row, as a graphql-shield rule calling SpiceDB directly would) — and prints
+ * req/s, p50/p99 latency and SpiceDB RPCs per request; then the cost of one policy
+ * evaluation in Node (bench/policyEvaluation.ts).
  *
  * Loopback only, bounded: BENCH_SECONDS (default 10) per configuration, BENCH_CONNECTIONS
  * (default 10). Uses DATABASE_URL/DATABASE_OWNER_URL when set, else embedded PostgreSQL.
@@ -16,11 +18,12 @@ import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js
 import { createGatehouse } from '../src/server/createGatehouse.js';
 import { createTestTenant } from '../test/support/testDatabase.js';
 import { insertWorkflows } from '../test/support/workflowFixtures.js';
+import { measurePolicyEvaluation } from './policyEvaluation.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '10');
 const QUERY = '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }';
-type Mode = 'on' | 'off' | 'naive';
+type Mode = 'on' | 'no-policy' | 'off' | 'naive';
 
 interface Result {
   mode: Mode;
@@ -164,13 +167,16 @@ async function measure(mode: Mode): Promise<Result> {
 }
 
 const results: Result[] = [];
-for (const mode of ['off', 'on', 'naive'] as const) {
+for (const mode of ['off', 'no-policy', 'on', 'naive'] as const) {
   process.stderr.write(`measuring authorization ${mode} for ${SECONDS}s…\n`);
   results.push(await measure(mode));
 }
 const off = results.find((r) => r.mode === 'off')!;
 const on = results.find((r) => r.mode === 'on')!;
 const naive = results.find((r) => r.mode === 'naive')!;
+const noPolicy = results.find((r) => r.mode === 'no-policy')!;
+process.stderr.write('measuring one policy evaluation…\n');
+const evaluations = await measurePolicyEvaluation();
 const lines = [
   `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
   '',
@@ -183,5 +189,12 @@ const lines = [
   '',
   `on / off throughput: ${((on.rps / off.rps) * 100).toFixed(0)}% (target ≥ 70%)`,
   `on / naive throughput: ${(on.rps / naive.rps).toFixed(1)}× (target ≥ 5×)`,
+  `gate 3 on list-100 (100 classification decisions): p50 +${(on.p50 - noPolicy.p50).toFixed(1)} ms, throughput ${(((on.rps - noPolicy.rps) / noPolicy.rps) * 100).toFixed(1)}% vs no-policy`,
+  '',
+  '| one policy evaluation (wasm, in process) | p50 µs | p99 µs | calls |',
+  '|---|---:|---:|---:|',
+  ...evaluations.map(
+    (e) => `| ${e.decision} | ${e.p50us.toFixed(1)} | ${e.p99us.toFixed(1)} | ${e.calls} |`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseSecretKeys, type SecretKey } from './domain/secretBox.js';
 
 /** Issuer of the locally generated development tokens (`npm run token`). Never valid in production. */
 export const DEV_ISSUER = 'urn:gatehouse:dev-issuer';
@@ -69,7 +70,16 @@ export interface AuthzConfig {
   readonly cacheMaxEntries: number;
   /** JSON file of policy data (e.g. tenants' approval limits), or none. */
   readonly policyDataFile: string | undefined;
+  /** How long a tenant's policy settings from the database are used before being re-read. */
+  readonly policyDataTtlMs: number;
+  /** Reload the bundle and the data file when they change on disk (development). */
+  readonly watchPolicies: boolean;
 }
+
+/** Keys that seal credential secrets: configured, or a generated development key. */
+export type CredentialKeys =
+  | { readonly kind: 'configured'; readonly keys: readonly SecretKey[] }
+  | { readonly kind: 'dev'; readonly keysDir: string };
 
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
@@ -80,6 +90,7 @@ export interface Config {
   readonly seedDemoData: boolean;
   readonly auth: AuthConfig;
   readonly authz: AuthzConfig;
+  readonly credentialKeys: CredentialKeys;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
@@ -135,6 +146,9 @@ const envSchema = z.object({
   AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   AUTHZ_CACHE_MAX_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   POLICY_DATA_FILE: z.string().min(1).optional(),
+  POLICY_DATA_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  POLICY_WATCH: booleanString.optional(),
+  CREDENTIAL_KEYS: z.string().min(1).optional(),
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
@@ -200,6 +214,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'DATABASE_URL: must connect as the app role, not the owner role of DATABASE_OWNER_URL',
     );
   }
+  let credentialKeys: CredentialKeys = { kind: 'dev', keysDir: path.resolve(e.DEV_KEYS_DIR) };
+  if (e.CREDENTIAL_KEYS) {
+    try {
+      credentialKeys = { kind: 'configured', keys: parseSecretKeys(e.CREDENTIAL_KEYS) };
+    } catch (error) {
+      problems.push(`CREDENTIAL_KEYS: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
+  } else if (production) {
+    problems.push('CREDENTIAL_KEYS: required in production (keys that encrypt credential secrets)');
+  }
   if (e.SPICEDB_ENDPOINT && !e.SPICEDB_PRESHARED_KEY) {
     problems.push('SPICEDB_PRESHARED_KEY: required with SPICEDB_ENDPOINT');
   }
@@ -253,7 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheTtlMs: e.AUTHZ_CACHE_TTL_MS,
       cacheMaxEntries: e.AUTHZ_CACHE_MAX_ENTRIES,
       policyDataFile: e.POLICY_DATA_FILE ? path.resolve(e.POLICY_DATA_FILE) : undefined,
+      policyDataTtlMs: e.POLICY_DATA_TTL_MS,
+      watchPolicies: e.POLICY_WATCH ?? e.NODE_ENV === 'development',
     },
+    credentialKeys,
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,
     maxBodyBytes: e.MAX_BODY_BYTES,

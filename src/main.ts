@@ -1,6 +1,6 @@
 /**
  * `npm start`: validates the configuration, starts Gatehouse, and stops it gracefully on
- * SIGTERM/SIGINT (a second signal exits at once).
+ * SIGTERM/SIGINT (a second signal exits at once). SIGHUP reloads the policies.
  */
 import { ConfigError, loadConfig } from './config.js';
 import { DEMO_USERS } from './demo/demoData.js';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Gatehouse is listening on ${gatehouse.url}/graphql  (WebSocket: ${gatehouse.url.replace('http', 'ws')}/graphql)`,
+    `  process:  pid ${process.pid} (SIGHUP reloads the policies, SIGTERM stops gracefully)`,
     `  database: ${config.database.kind === 'embedded' ? `embedded PGlite at ${config.database.dataDir}` : 'PostgreSQL'}`,
   ];
   if (config.auth.jwks.kind === 'dev') {
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGHUP: re-read the compiled policies and POLICY_DATA_FILE (refused if invalid; the
+  // policies in force then stay).
+  process.on('SIGHUP', () => void gatehouse.reloadPolicies('SIGHUP'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -119,6 +119,17 @@ export function shareTuple(
   );
 }
 
+export function credentialTuples(
+  tenantId: string,
+  c: { id: string; ownerId: string },
+): RelationshipTuple[] {
+  const id = objectId(tenantId, c.id);
+  return [
+    tuple('credential', id, 'organization', 'organization', organizationId(tenantId)),
+    tuple('credential', id, 'owner', 'user', objectId(tenantId, c.ownerId)),
+  ];
+}
+
 /** Stable identity of a tuple, for collapsing several updates of one relationship. */
 export function tupleKey(t: RelationshipTuple): string {
   return `${t.resourceType}:${t.resourceId}#${t.relation}@${t.subjectType}:${t.subjectId}#${t.subjectRelation}`;

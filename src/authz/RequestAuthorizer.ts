@@ -21,6 +21,8 @@ import { objectId, organizationId } from './objectIds.js';
 import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
 import { isPolicyName, type PolicyEngine } from './opa/PolicyEngine.js';
+import type { PolicyData } from './opa/PolicyData.js';
+import { storedForm } from './opa/storedForm.js';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 
 export interface AuthorizerOptions {
@@ -31,11 +33,13 @@ export interface AuthorizerOptions {
   readonly logger: Logger;
   readonly onRpc?: (items: number) => void;
   /** Benchmark baselines only (`npm run bench`): see GatehouseOptions.benchmarkAuthorization. */
-  readonly benchmark?: 'off' | 'naive';
+  readonly benchmark?: 'off' | 'naive' | 'no-policy';
   /** Decisions shared across requests. */
   readonly cache?: DecisionCache;
   /** Gate 3; without it every @policy field is denied. */
   readonly policies?: PolicyEngine;
+  /** Keeps the engine's per-tenant policy data (from the database) fresh. */
+  readonly policyData?: PolicyData;
 }
 
 export class RequestAuthorizer {
@@ -139,16 +143,15 @@ export class RequestAuthorizer {
   }
 
   /**
-   * Gate 3: asks the compiled policy `name` about `action` on the caller's-tenant object
-   * `type:id`, with the caller (from the database: id and organisation roles) and the
-   * request context. Anything missing — no engine, no account, no object — is a denial.
+   * Gate 3: asks the compiled policy `name` about `action` on an object of the caller's
+   * tenant — the one `target` names (loaded as stored) or the parent object itself — with
+   * the caller (from the database: id and organisation roles) and the request context.
+   * Anything missing — no engine, no account, no object — is a denial.
    */
   async policy(
-    name: string,
-    action: string,
-    type: string,
-    id: string,
-    context: { args: Record<string, unknown>; ip: string; requestId: string },
+    requirement: { name: string; action: string; classification?: string | undefined },
+    target: { type: string; id: string } | { parent: unknown },
+    context: { args: Record<string, unknown>; field: string; ip: string; requestId: string },
   ): Promise<Decision> {
     const decision = (reasons: readonly string[]): Decision => ({
       kind: 'deny',
@@ -156,14 +159,24 @@ export class RequestAuthorizer {
       code: ErrorCode.FORBIDDEN,
       reasons,
     });
-    const entrypoint = `gatehouse/${name}/decision`;
+    if (this.options.benchmark === 'off' || this.options.benchmark === 'no-policy') return ALLOW;
+    const entrypoint = `gatehouse/${requirement.name}/decision`;
     const engine = this.options.policies;
-    if (!engine || !isPolicyName(entrypoint)) return decision([`no policy ${name}`]);
+    if (!engine || !isPolicyName(entrypoint)) return decision([`no policy ${requirement.name}`]);
     const data = this.#data;
-    const [user, resource] = data
-      ? await Promise.all([data.currentUser(), data.policyResource(type, id)])
-      : [null, null];
-    if (!user || !resource || !this.principal) return decision(['no such object or account']);
+    if (!data || !this.principal) return decision(['no such object or account']);
+    const [user, stored] = await Promise.all([
+      data.currentUser(),
+      'parent' in target
+        ? Promise.resolve(storedForm(target.parent))
+        : data.policyResource(target.type, target.id),
+      this.options.policyData?.refresh(data),
+    ]);
+    if (!user || !stored) return decision(['no such object or account']);
+    const resource =
+      requirement.classification === undefined
+        ? stored
+        : { ...stored, classification: requirement.classification };
     const result = engine.evaluate(entrypoint, {
       principal: {
         subject: this.principal.subject,
@@ -173,9 +186,10 @@ export class RequestAuthorizer {
         amr: this.principal.amr,
         scopes: this.principal.scopes,
       },
-      action,
+      action: requirement.action,
       resource,
       args: context.args,
+      field: context.field,
       context: { time: new Date().toISOString(), ip: context.ip, requestId: context.requestId },
     });
     return result.allow ? ALLOW : decision(result.reasons);
@@ -194,7 +208,11 @@ export class RequestAuthorizer {
             : Promise.resolve({ token: undefined, writtenAt: new Map() }),
         deadlineMs: this.options.deadlineMs,
         naive: this.options.benchmark === 'naive',
-        ...(this.options.cache && !this.options.benchmark ? { cache: this.options.cache } : {}),
+        // The 'no-policy' baseline differs from 'on' in gate 3 only, so it keeps the cache.
+        ...(this.options.cache &&
+        (this.options.benchmark === undefined || this.options.benchmark === 'no-policy')
+          ? { cache: this.options.cache }
+          : {}),
         ...(this.options.onRpc ? { onRpc: this.options.onRpc } : {}),
       });
     })();

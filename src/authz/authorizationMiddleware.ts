@@ -110,12 +110,24 @@ export async function decideField(
     return { ...denied, onDeny: req.permissions[index]?.onDeny ?? 'NULL_WITH_ERROR' };
   // Gate 3 only after gate 2 allowed: policies judge what relationships already permit.
   for (const p of req.policies) {
-    const id = args[p.argument];
-    if (typeof id !== 'string') {
-      return { kind: 'deny', gate: 'policy', code: ErrorCode.FORBIDDEN, reasons: ['no object id'] };
+    let target: { type: string; id: string } | { parent: unknown };
+    if (p.target.kind === 'argument') {
+      const id = args[p.target.argument];
+      if (typeof id !== 'string') {
+        return {
+          kind: 'deny',
+          gate: 'policy',
+          code: ErrorCode.FORBIDDEN,
+          reasons: ['no object id'],
+        };
+      }
+      target = { type: p.target.resourceType, id: id.toLowerCase() };
+    } else {
+      target = { parent };
     }
-    const decision = await ctx.authz.policy(p.name, p.action, p.resourceType, id.toLowerCase(), {
+    const decision = await ctx.authz.policy(p, target, {
       args,
+      field: req.coordinate,
       ip: ctx.clientIp,
       requestId: ctx.requestId,
     });

@@ -37,15 +37,24 @@ export interface PermissionRequirement {
   readonly declaredAt: string;
 }
 
-/** An OPA decision a field needs (gate 3), about the object an argument names. */
+/** An OPA decision a field needs (gate 3). */
 export interface PolicyRequirement {
   /** Decision name, e.g. `workflow/approval` → wasm entrypoint `gatehouse/workflow/approval/decision`. */
   readonly name: string;
   readonly action: string;
-  /** Object type (a key of the policy resource loaders) and the argument naming it. */
-  readonly resourceType: string;
-  readonly argument: string;
+  /**
+   * The object judged: the one an argument names (loaded as stored; `resourceType` is a key
+   * of RequestData.policyResource), or the parent object the field belongs to.
+   */
+  readonly target:
+    | { readonly kind: 'argument'; readonly argument: string; readonly resourceType: string }
+    | { readonly kind: 'parent' };
+  /** From `@classified`: the field's level, given to the policy as `resource.classification`. */
+  readonly classification?: string;
 }
+
+/** The decision `@classified` fields ask for. */
+export const CLASSIFICATION_POLICY = 'classification';
 
 export interface FieldRequirements {
   readonly coordinate: string;
@@ -224,22 +233,7 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
       if (isPublic && (authenticated || scopes.length > 0 || permissions.length > 0)) {
         problems.push(`${coordinate}: @public cannot be combined with other access directives`);
       }
-      const policies: PolicyRequirement[] = [];
-      const policy = first(schema, field, 'policy');
-      if (policy) {
-        const argument = typeof policy['on'] === 'string' ? policy['on'] : undefined;
-        const resourceType = typeof policy['type'] === 'string' ? policy['type'] : undefined;
-        if (!argument || !resourceType || !field.args.some((a) => a.name === argument)) {
-          problems.push(`${coordinate}: @policy needs on: (an argument of the field) and type:`);
-        } else {
-          policies.push({
-            name: String(policy['name']),
-            action: String(policy['action']),
-            resourceType,
-            argument,
-          });
-        }
-      }
+      const policies = readPolicies(schema, field, coordinate, rootTypes.has(type), problems);
       result.set(coordinate, {
         coordinate,
         public: isPublic,
@@ -252,6 +246,47 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
   }
   if (problems.length > 0) throw new AuthorizationSchemaError([...new Set(problems)].sort());
   return result;
+}
+
+function readPolicies(
+  schema: GraphQLSchema,
+  field: GraphQLField<unknown, unknown>,
+  coordinate: string,
+  isRoot: boolean,
+  problems: string[],
+): PolicyRequirement[] {
+  const policies: PolicyRequirement[] = [];
+  const policy = first(schema, field, 'policy');
+  if (policy) {
+    const argument = typeof policy['on'] === 'string' ? policy['on'] : undefined;
+    const resourceType = typeof policy['type'] === 'string' ? policy['type'] : undefined;
+    const base = { name: String(policy['name']), action: String(policy['action']) };
+    if (argument !== undefined) {
+      if (!resourceType || !field.args.some((a) => a.name === argument)) {
+        problems.push(`${coordinate}: @policy(on:) needs an argument of the field and type:`);
+      } else {
+        policies.push({ ...base, target: { kind: 'argument', argument, resourceType } });
+      }
+    } else if (isRoot) {
+      problems.push(`${coordinate}: @policy on a root field needs on: (it has no parent object)`);
+    } else {
+      policies.push({ ...base, target: { kind: 'parent' } });
+    }
+  }
+  const classified = first(schema, field, 'classified');
+  if (classified) {
+    if (isRoot) {
+      problems.push(`${coordinate}: @classified belongs on fields of objects, not root fields`);
+    } else {
+      policies.push({
+        name: CLASSIFICATION_POLICY,
+        action: 'read',
+        target: { kind: 'parent' },
+        classification: String(classified['level']).toLowerCase(),
+      });
+    }
+  }
+  return policies;
 }
 
 function validArgumentPath(

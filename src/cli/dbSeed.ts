@@ -1,7 +1,12 @@
-/** `npm run db:seed`: creates the demo tenants (idempotent) as the owner role. */
+/**
+ * `npm run db:seed`: creates the demo tenants (idempotent) as the owner role. Credential
+ * secrets are sealed with CREDENTIAL_KEYS (or the development key), so seed with the same
+ * keys the server uses.
+ */
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/openDatabase.js';
 import { seedDemoData } from '../demo/seedDemoData.js';
+import { openSecretBox } from '../domain/secretBox.js';
 import { runCli } from './runCli.js';
 
 runCli(async () => {
@@ -10,7 +15,8 @@ runCli(async () => {
     transactionTimeoutMs: config.transactionTimeoutMs,
   });
   try {
-    const result = await db.asOwner((_sql, prisma) => seedDemoData(prisma));
+    const secrets = await openSecretBox(config.credentialKeys);
+    const result = await db.asOwner((_sql, prisma) => seedDemoData(prisma, secrets));
     process.stdout.write(
       `created: ${result.created.join(', ') || '-'}; already present: ${result.existing.join(', ') || '-'}\n`,
     );

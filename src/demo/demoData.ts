@@ -169,6 +169,34 @@ export const DEMO_WORKFLOWS = [
   shares: ReadonlyArray<readonly [string, ShareRole]>;
 }>;
 
+/**
+ * Demo credentials. Their secrets are sealed with the server's key when seeded; the values
+ * here are demo placeholders, not secrets of anything.
+ */
+export const DEMO_CREDENTIALS = [
+  {
+    id: '00000000-0000-4000-d000-000000000001',
+    tenant: 'acme',
+    owner: 'bob',
+    name: 'CI deploy token',
+    secret: 'demo-ci-deploy-token-for-bob',
+  },
+  {
+    id: '00000000-0000-4000-d000-000000000002',
+    tenant: 'acme',
+    owner: 'alice',
+    name: 'Billing API key',
+    secret: 'demo-billing-api-key-for-alice',
+  },
+  {
+    id: '00000000-0000-4000-d000-000000000003',
+    tenant: 'globex',
+    owner: 'mallory',
+    name: 'Globex vault token',
+    secret: 'demo-vault-token-for-mallory',
+  },
+] as const;
+
 export function findDemoUser(key: string): DemoUser | undefined {
   return DEMO_USERS.find((d) => d.key === key);
 }

@@ -6,13 +6,21 @@
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { TenantDatabase } from '../data/TenantDatabase.js';
-import { DEMO_TEAMS, DEMO_TENANTS, DEMO_USERS, DEMO_WORKFLOWS } from './demoData.js';
+import {
+  DEMO_CREDENTIALS,
+  DEMO_TEAMS,
+  DEMO_TENANTS,
+  DEMO_USERS,
+  DEMO_WORKFLOWS,
+} from './demoData.js';
+import type { SecretBox } from '../domain/secretBox.js';
 import {
   enqueueRelationships,
   touch,
   type RelationshipChange,
 } from '../authz/outbox/RelationshipOutbox.js';
 import {
+  credentialTuples,
   membershipTuple,
   shareTuple,
   teamTuples,
@@ -25,7 +33,10 @@ export interface SeedResult {
   readonly existing: string[];
 }
 
-export async function seedDemoData(ownerPrisma: PrismaClient): Promise<SeedResult> {
+export async function seedDemoData(
+  ownerPrisma: PrismaClient,
+  secrets: SecretBox,
+): Promise<SeedResult> {
   const db = new TenantDatabase(ownerPrisma, { timeoutMs: 30_000 });
   const result: SeedResult = { created: [], existing: [] };
   for (const [key, tenant] of Object.entries(DEMO_TENANTS)) {
@@ -88,6 +99,22 @@ export async function seedDemoData(ownerPrisma: PrismaClient): Promise<SeedResul
             relationships.push(touch(shareTuple(tenant.id, share)));
           }
           relationships.push(...workflowTuples(tenant.id, workflow).map(touch));
+        }
+        for (const c of DEMO_CREDENTIALS.filter((x) => x.tenant === key)) {
+          const sealed = secrets.seal(c.secret, { tenantId: tenant.id, id: c.id });
+          await tx.credential.create({
+            data: {
+              tenantId: tenant.id,
+              id: c.id,
+              ownerId: userId(c.owner),
+              name: c.name,
+              secretCiphertext: sealed.ciphertext,
+              secretKeyId: sealed.keyId,
+            },
+          });
+          relationships.push(
+            ...credentialTuples(tenant.id, { id: c.id, ownerId: userId(c.owner) }).map(touch),
+          );
         }
         await enqueueRelationships(tx, tenant.id, relationships);
         return true;

@@ -3,6 +3,8 @@ import type { Principal } from '../authn/Principal.js';
 import type { RequestAuthorizer } from '../authz/RequestAuthorizer.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestData } from './RequestData.js';
+import type { SecretBox } from '../domain/secretBox.js';
+import type { PolicyData } from '../authz/opa/PolicyData.js';
 
 export interface GatehouseContext {
   readonly requestId: string;
@@ -15,4 +17,8 @@ export interface GatehouseContext {
   /** Gates 2 and 3 for this operation. */
   readonly authz: RequestAuthorizer;
   readonly logger: Logger;
+  /** Seals and opens credential secrets. */
+  readonly secrets: SecretBox;
+  /** Gate-3 data; told when this process changes a tenant's policy settings. */
+  readonly policyData: PolicyData;
 }

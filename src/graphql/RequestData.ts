@@ -16,6 +16,10 @@ import type {
 import { forbidden } from '../errors/clientErrors.js';
 import type { Actor } from '../domain/workflowCommands.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
+import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
+import { storedForm } from '../authz/opa/storedForm.js';
+import type { Sealed } from '../domain/secretBox.js';
+import { toPolicyData } from '../domain/policySettings.js';
 
 function byKey<T, K>(
   keys: readonly K[],
@@ -163,23 +167,36 @@ export class RequestData {
    */
   async policyResource(type: string, id: string): Promise<Record<string, unknown> | null> {
     switch (type) {
-      case 'workflow': {
-        const w = await (
-          await this.tx()
-        ).workflow.findFirst({ where: { tenantId: this.tenantId, id } });
-        return w
-          ? {
-              id: w.id,
-              status: w.status,
-              amount: w.amount.toFixed(2),
-              ownerId: w.ownerId,
-              teamId: w.teamId,
-            }
-          : null;
-      }
+      case 'workflow':
+        return storedForm(
+          await (await this.tx()).workflow.findFirst({ where: { tenantId: this.tenantId, id } }),
+        );
       default:
         return null;
     }
+  }
+
+  /** Sealed secrets of credentials, by id (only `Credential.secret` reads these). */
+  readonly credentialSecrets = new DataLoader<string, Sealed | null>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).credential.findMany({
+      where: { tenantId: this.tenantId, id: { in: [...ids] } },
+      select: { id: true, secretCiphertext: true, secretKeyId: true },
+    });
+    return byKey(ids, rows, (r) => r.id).map((r) =>
+      r ? { ciphertext: r.secretCiphertext, keyId: r.secretKeyId } : null,
+    );
+  });
+
+  #policySettings: Promise<TenantPolicySettings | null> | undefined;
+
+  /** The tenant's own policy settings, as policy data (see PolicyData); once per operation. */
+  policySettings(): Promise<TenantPolicySettings | null> {
+    this.#policySettings ??= this.tx().then(async (tx) =>
+      toPolicyData(await tx.tenantPolicySettings.findFirst({ where: { tenantId: this.tenantId } })),
+    );
+    return this.#policySettings;
   }
 
   #currentUser: Promise<User | null> | undefined;
@@ -210,6 +227,7 @@ export class RequestData {
       });
     } finally {
       this.#writes.clear();
+      this.#policySettings = undefined;
       for (const loader of [
         this.users,
         this.teams,
@@ -217,6 +235,7 @@ export class RequestData {
         this.membershipsByUser,
         this.approvalsByWorkflow,
         this.sharesByWorkflow,
+        this.credentialSecrets,
       ]) {
         loader.clearAll();
       }

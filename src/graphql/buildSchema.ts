@@ -11,6 +11,8 @@ import { applyAuthorization, type AuthorizedSchema } from '../authz/authorizatio
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 import { tenancyResolvers } from './resolvers/tenancyResolvers.js';
 import { workflowResolvers } from './resolvers/workflowResolvers.js';
+import { credentialResolvers } from './resolvers/credentialResolvers.js';
+import { policySettingsResolvers } from './resolvers/policySettingsResolvers.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
 
@@ -30,6 +32,8 @@ export function buildBaseSchema(): GraphQLSchema {
       { DateTime: DateTimeScalar, Decimal: DecimalScalar },
       tenancyResolvers,
       workflowResolvers,
+      credentialResolvers,
+      policySettingsResolvers,
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });

@@ -19,6 +19,9 @@ import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
 import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
 import { DecisionCache } from '../authz/DecisionCache.js';
 import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
+import { PolicyData } from '../authz/opa/PolicyData.js';
+import { PolicySource, readPolicyDataFile, type ReloadResult } from '../authz/opa/PolicySource.js';
+import { openSecretBox } from '../domain/secretBox.js';
 import { OutboxRelay } from '../authz/outbox/OutboxRelay.js';
 import { RequestAuthorizer } from '../authz/RequestAuthorizer.js';
 import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
@@ -47,6 +50,13 @@ export interface Gatehouse {
   readonly metrics: GatehouseMetrics;
   /** The relationship outbox relay (tests drive it; it also runs on its own). */
   readonly relay: OutboxRelay;
+  /** Gate 3: the policies in force and their data. */
+  readonly policies: PolicyEngine;
+  /**
+   * Re-reads the compiled bundle and POLICY_DATA_FILE and swaps them in (SIGHUP; file
+   * changes in development). A bad bundle or bad data is refused and the old ones stay.
+   */
+  reloadPolicies(reason: string): Promise<ReloadResult>;
   listen(): Promise<void>;
   /** Graceful stop: refuse new work, finish in-flight requests, close connections. */
   stop(): Promise<void>;
@@ -104,9 +114,10 @@ export interface GatehouseOptions {
   /**
    * Benchmark baselines, settable only in code (bench/), never from the environment:
    * `off` serves without authorization; `naive` checks every field with its own
-   * CheckPermission call (no batching, no memo).
+   * CheckPermission call (no batching, no memo); `no-policy` is `on` without gate 3 (to
+   * measure what the policies add).
    */
-  readonly benchmarkAuthorization?: 'off' | 'naive';
+  readonly benchmarkAuthorization?: 'off' | 'naive' | 'no-policy';
 }
 
 export async function createGatehouse(
@@ -117,13 +128,20 @@ export async function createGatehouse(
   const schema =
     options.benchmarkAuthorization === 'off' ? buildBaseSchema() : buildSchema().schema;
   const verifier: TokenVerifier = await createTokenVerifier(config.auth);
-  // Gate 3: the compiled policies load once; no valid bundle, no server.
-  const policies = await PolicyEngine.loadFile(
-    POLICY_WASM_FILE,
-    config.authz.policyDataFile
-      ? (JSON.parse(await readFile(config.authz.policyDataFile, 'utf8')) as object)
-      : {},
+  // Gate 3: the compiled policies load once; no valid bundle (or data), no server.
+  const policies = await PolicyEngine.loadFile(POLICY_WASM_FILE);
+  const policyData = new PolicyData(
+    policies,
+    { ttlMs: config.authz.policyDataTtlMs },
+    await readPolicyDataFile(config.authz.policyDataFile),
   );
+  const policySource = new PolicySource(
+    policies,
+    policyData,
+    { bundle: POLICY_WASM_FILE, data: config.authz.policyDataFile },
+    logger,
+  );
+  const secrets = await openSecretBox(config.credentialKeys);
   const db = await openDatabase(config.database, {
     transactionTimeoutMs: config.transactionTimeoutMs,
   });
@@ -136,7 +154,7 @@ export async function createGatehouse(
   let relay: OutboxRelay;
   try {
     if (config.seedDemoData) {
-      const seeded = await db.asOwner((_sql, prisma) => seedDemoData(prisma));
+      const seeded = await db.asOwner((_sql, prisma) => seedDemoData(prisma, secrets));
       if (seeded.created.length > 0)
         logger.info('seeded demo tenants', { tenants: seeded.created });
     }
@@ -170,6 +188,7 @@ export async function createGatehouse(
     throw error;
   }
   const spice = spicedb;
+  if (config.authz.watchPolicies) policySource.watch();
   const metrics: GatehouseMetrics = { spicedbRpcs: 0, checkedItems: 0 };
 
   /** Builds the per-operation context for an authenticated or anonymous caller. */
@@ -201,6 +220,7 @@ export async function createGatehouse(
       explain: config.authz.explain,
       cache: decisions,
       policies,
+      policyData,
       logger,
       ...(options.benchmarkAuthorization ? { benchmark: options.benchmarkAuthorization } : {}),
       onRpc: (items) => {
@@ -208,7 +228,7 @@ export async function createGatehouse(
         metrics.checkedItems += items;
       },
     });
-    return { requestId, clientIp, principal, data, authz, logger };
+    return { requestId, clientIp, principal, data, authz, logger, secrets, policyData };
   };
 
   const formatError = createFormatError({ development: config.env === 'development', logger });
@@ -394,6 +414,8 @@ export async function createGatehouse(
     database: db,
     metrics,
     relay,
+    policies,
+    reloadPolicies: (reason) => policySource.reload(reason),
     listen: () =>
       new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -407,6 +429,7 @@ export async function createGatehouse(
     stop() {
       stopping ??= (async () => {
         accepting = false;
+        await policySource.close();
         await ws.close();
         await apollo.stop(); // drains the HTTP server within the grace period
         await Promise.race([

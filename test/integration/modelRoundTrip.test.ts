@@ -22,7 +22,9 @@ import {
   TeamRole,
   WorkflowStatus,
   type Approval,
+  type Credential,
   type Team,
+  type TenantPolicySettings,
   type TeamMembership,
   type Tenant,
   type User,
@@ -198,6 +200,57 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
         tx.approval.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
     });
   },
+
+  async Credential() {
+    const rows = [1, 200, 16_384].map((bytes, i): Credential => ({
+      tenantId: fx.id,
+      id: randomUUID(),
+      ownerId: fx.users[i % fx.users.length]!.id,
+      name: i === 1 ? TEXT : `key ${i}`,
+      // Ciphertext as bytes, from the smallest sealed form (29 bytes) to the largest.
+      secretCiphertext: new Uint8Array(Math.max(29, bytes)).map((_, j) => (j * 7 + i) % 256),
+      secretKeyId: i === 2 ? 'k_2026-11' : 'dev',
+      createdAt: at(60 + i),
+      updatedAt: at(70 + i),
+    }));
+    return roundTrip('credentials', rows, {
+      create: (tx, data) => tx.credential.create({ data }),
+      find: (tx, row) =>
+        tx.credential.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
+    });
+  },
+
+  async TenantPolicySettings() {
+    // One row per tenant: nulls and empty list here, every column set in a second tenant.
+    const other = await createTestTenant(db, 1);
+    const rows: TenantPolicySettings[] = [
+      {
+        tenantId: fx.id,
+        approvalLimit: null,
+        approvalNetworks: [],
+        version: 1,
+        updatedAt: at(80),
+        updatedBy: null,
+      },
+      {
+        tenantId: other.id,
+        approvalLimit: new Prisma.Decimal('999999999999.99'),
+        approvalNetworks: ['10.0.0.0/8', '2001:db8::/32'],
+        version: 7,
+        updatedAt: at(81),
+        updatedBy: other.users[0]!.id,
+      },
+    ];
+    const written: Array<{ written: Row; read: Row | null }> = [];
+    for (const row of rows) {
+      const one = await roundTripIn(row.tenantId, 'tenant_policy_settings', [row], {
+        create: (tx, data) => tx.tenantPolicySettings.create({ data }),
+        find: (tx, r) => tx.tenantPolicySettings.findUnique({ where: { tenantId: r.tenantId } }),
+      });
+      written.push(...one.rows);
+    }
+    return { table: 'tenant_policy_settings', rows: written };
+  },
 };
 
 async function newWorkflow(): Promise<string> {
@@ -209,19 +262,30 @@ async function newWorkflow(): Promise<string> {
   });
 }
 
+interface RoundTripOps<T> {
+  create: (tx: TenantTx, data: T) => Promise<unknown>;
+  find: (tx: TenantTx, row: T) => Promise<Row | null>;
+}
+
 /** Writes `rows` in one app-role transaction and reads each back in another. */
-async function roundTrip<T extends Row>(
+function roundTrip<T extends Row>(
   table: string,
   rows: readonly T[],
-  ops: {
-    create: (tx: TenantTx, data: T) => Promise<unknown>;
-    find: (tx: TenantTx, row: T) => Promise<Row | null>;
-  },
+  ops: RoundTripOps<T>,
 ): Promise<RoundTrip> {
-  await as(fx.id, 'write', async (tx) => {
+  return roundTripIn(fx.id, table, rows, ops);
+}
+
+async function roundTripIn<T extends Row>(
+  tenantId: string,
+  table: string,
+  rows: readonly T[],
+  ops: RoundTripOps<T>,
+): Promise<RoundTrip> {
+  await as(tenantId, 'write', async (tx) => {
     for (const row of rows) await ops.create(tx, row);
   });
-  const read = await as(fx.id, 'read', async (tx) => {
+  const read = await as(tenantId, 'read', async (tx) => {
     const found: Array<Row | null> = [];
     for (const row of rows) found.push(await ops.find(tx, row));
     return found;

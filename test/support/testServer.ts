@@ -19,6 +19,12 @@ import {
 } from '../../src/server/createGatehouse.js';
 import { createTestTenant, type TestTenant } from './testDatabase.js';
 
+/**
+ * The credential key of every test server: fixed, so servers that share a PostgreSQL test
+ * database (and its seeded credentials) can open each other's secrets. Test-only.
+ */
+export const TEST_CREDENTIAL_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
 export interface GraphQLResponse<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Headers;
@@ -58,6 +64,7 @@ export async function startTestServer(
     DEV_KEYS_DIR: keysDir,
     PGLITE_DATA_DIR: 'memory://',
     SEED_DEMO_DATA: 'true',
+    CREDENTIAL_KEYS: TEST_CREDENTIAL_KEYS,
     ...(process.env['DATABASE_URL'] ? { DATABASE_URL: process.env['DATABASE_URL'] } : {}),
     ...(process.env['DATABASE_OWNER_URL']
       ? { DATABASE_OWNER_URL: process.env['DATABASE_OWNER_URL'] }

@@ -13,6 +13,9 @@ import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/authn/Principal.js';
 import { applyAuthorization } from '../../src/authz/authorizationMiddleware.js';
 import { RequestAuthorizer } from '../../src/authz/RequestAuthorizer.js';
+import { PolicyData } from '../../src/authz/opa/PolicyData.js';
+import { PolicyEngine } from '../../src/authz/opa/PolicyEngine.js';
+import { SecretBox } from '../../src/domain/secretBox.js';
 import type { SpiceDbConnection } from '../../src/authz/spicedb/SpiceDbConnection.js';
 import type { GatehouseContext } from '../../src/graphql/GatehouseContext.js';
 import type { RequestData } from '../../src/graphql/RequestData.js';
@@ -49,6 +52,8 @@ function scriptedSpiceDb(answers: Record<string, Answer>): SpiceDbConnection {
   return { kind: 'embedded', permissions, schema: permissions, close: () => undefined };
 }
 
+const policyData = new PolicyData(await PolicyEngine.loadFile(), { ttlMs: 0 });
+
 const principal: Principal = {
   kind: 'user',
   subject: 's',
@@ -73,6 +78,8 @@ function contextWith(answers: Record<string, Answer>): GatehouseContext {
     principal,
     data,
     logger,
+    secrets: new SecretBox([{ id: 'test', key: new Uint8Array(32) }]),
+    policyData,
     authz: new RequestAuthorizer(principal, data, {
       spicedb: scriptedSpiceDb(answers),
       deadlineMs: 1_000,

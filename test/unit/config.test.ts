@@ -9,6 +9,7 @@ const PRODUCTION = {
   AUTH_ISSUER: 'https://idp.example.com/',
   AUTH_AUDIENCE: 'https://api.example.com',
   DATABASE_URL: 'postgres://gatehouse_app:pw@db.example.com:5432/gatehouse',
+  CREDENTIAL_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
 } as const;
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -281,5 +282,51 @@ describe('SpiceDB configuration', () => {
     ).toContain('SPICEDB_ENDPOINT');
     expect(configError({ SPICEDB_DEADLINE_MS: '0' }).message).toContain('SPICEDB_DEADLINE_MS');
     expect(configError({ AUTHZ_CACHE_TTL_MS: '-1' }).message).toContain('AUTHZ_CACHE_TTL_MS');
+  });
+});
+
+describe('credential keys and policy data', () => {
+  const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  it('uses a generated development key unless CREDENTIAL_KEYS is set', () => {
+    const config = loadConfig({ DEV_KEYS_DIR: '/tmp/k' });
+    expect(config.credentialKeys).toEqual({ kind: 'dev', keysDir: path.resolve('/tmp/k') });
+  });
+
+  it('reads a key ring: the first key seals, every key opens', () => {
+    const config = loadConfig({ CREDENTIAL_KEYS: `new:${key(2)}, old:${key(1)}` });
+    expect(config.credentialKeys.kind).toBe('configured');
+    const keys = config.credentialKeys.kind === 'configured' ? config.credentialKeys.keys : [];
+    expect(
+      keys.map((k) => [k.id, Buffer.from(k.key).equals(Buffer.alloc(32, k.id === 'new' ? 2 : 1))]),
+    ).toEqual([
+      ['new', true],
+      ['old', true],
+    ]);
+  });
+
+  it('requires CREDENTIAL_KEYS in production', () => {
+    const { CREDENTIAL_KEYS: _omitted, ...env } = PRODUCTION;
+    expect(configError(env).message).toContain('CREDENTIAL_KEYS: required in production');
+  });
+
+  it.each([
+    ['no id', key(1)],
+    ['short key', `k:${Buffer.alloc(16).toString('base64')}`],
+    ['bad id', `bad id:${key(1)}`],
+    ['duplicate ids', `a:${key(1)},a:${key(2)}`],
+  ])('refuses bad keys (%s) without echoing key material', (_case, value) => {
+    const message = configError({ CREDENTIAL_KEYS: value }).message;
+    expect(message).toContain('CREDENTIAL_KEYS:');
+    expect(message).not.toContain(key(1));
+    expect(message).not.toContain(key(2));
+  });
+
+  it('re-reads tenant policy settings every 5 s by default; watches files in development', () => {
+    expect(loadConfig({}).authz.policyDataTtlMs).toBe(5_000);
+    expect(loadConfig({ NODE_ENV: 'development' }).authz.watchPolicies).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).authz.watchPolicies).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', POLICY_WATCH: 'true' }).authz.watchPolicies).toBe(true);
+    expect(configError({ POLICY_DATA_TTL_MS: '-5' }).message).toContain('POLICY_DATA_TTL_MS');
   });
 });

@@ -6,6 +6,7 @@
  * A new bundle or new policy data is swapped in atomically: evaluation is synchronous, so
  * a request sees either the old policy or the new one, never a mix.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
@@ -31,48 +32,78 @@ export interface PolicyDecision {
   readonly reasons: readonly string[];
 }
 
+/** A bundle compiled and checked, not yet in use (see PolicyEngine.swap). */
+export class CompiledPolicy {
+  readonly policy: LoadedPolicy;
+  /** sha256 of the wasm, for logs: which policies are in force. */
+  readonly revision: string;
+  private constructor(policy: LoadedPolicy, revision: string) {
+    this.policy = policy;
+    this.revision = revision;
+  }
+
+  /** Compiles a bundle; refuses one that lacks a decision Gatehouse needs. */
+  static async compile(wasm: Uint8Array): Promise<CompiledPolicy> {
+    const policy = await loadPolicy(wasm);
+    const entrypoints = Object.keys(policy.entrypoints as Record<string, number>);
+    const missing = POLICY_DECISIONS.filter((d) => !entrypoints.includes(d));
+    if (missing.length > 0) throw new Error(`policy bundle lacks decisions: ${missing.join(', ')}`);
+    return new CompiledPolicy(policy, createHash('sha256').update(wasm).digest('hex').slice(0, 12));
+  }
+}
+
 export class PolicyEngine {
-  #policy: LoadedPolicy;
+  #bundle: CompiledPolicy;
   #data: object;
 
-  private constructor(policy: LoadedPolicy, data: object) {
-    this.#policy = policy;
+  private constructor(bundle: CompiledPolicy, data: object) {
+    bundle.policy.setData(data);
+    this.#bundle = bundle;
     this.#data = data;
   }
 
-  /** Loads and checks a compiled bundle; refuses one that lacks a decision Gatehouse needs. */
   static async load(wasm: Uint8Array, data: object = {}): Promise<PolicyEngine> {
-    return new PolicyEngine(await PolicyEngine.#compile(wasm, data), data);
+    return new PolicyEngine(await CompiledPolicy.compile(wasm), data);
   }
 
   static async loadFile(file: string = POLICY_WASM_FILE, data: object = {}): Promise<PolicyEngine> {
     return PolicyEngine.load(await readFile(file), data);
   }
 
-  static async #compile(wasm: Uint8Array, data: object): Promise<LoadedPolicy> {
-    const policy = await loadPolicy(wasm);
-    const entrypoints = Object.keys(policy.entrypoints as Record<string, number>);
-    const missing = POLICY_DECISIONS.filter((d) => !entrypoints.includes(d));
-    if (missing.length > 0) throw new Error(`policy bundle lacks decisions: ${missing.join(', ')}`);
-    policy.setData(data);
-    return policy;
+  /** sha256 prefix of the bundle in force. */
+  get revision(): string {
+    return this.#bundle.revision;
   }
 
-  /** Swaps in a new compiled bundle (with the current data) once it has loaded. */
+  /**
+   * Puts a new bundle and/or new data in place, together: evaluation is synchronous, so
+   * every evaluation sees the old pair or the new pair, never a mix, and one in flight is
+   * not disturbed. Data is validated by the wasm's own setData before anything changes.
+   */
+  swap(next: { bundle?: CompiledPolicy; data?: object }): void {
+    const bundle = next.bundle ?? this.#bundle;
+    const data = next.data ?? this.#data;
+    bundle.policy.setData(data);
+    this.#bundle = bundle;
+    this.#data = data;
+  }
+
+  /** Compiles a new bundle and swaps it in with the current data. */
   async replaceBundle(wasm: Uint8Array): Promise<void> {
-    this.#policy = await PolicyEngine.#compile(wasm, this.#data);
+    this.swap({ bundle: await CompiledPolicy.compile(wasm) });
   }
 
   /** Replaces the policy data (e.g. tenants' approval limits); takes effect for the next evaluation. */
   setData(data: object): void {
-    this.#policy.setData(data);
-    this.#data = data;
+    this.swap({ data });
   }
 
   evaluate(name: PolicyName, input: unknown): PolicyDecision {
     let result: unknown;
     try {
-      const resultSet = this.#policy.evaluate(input, name) as Array<{ result?: unknown }> | null;
+      const resultSet = this.#bundle.policy.evaluate(input, name) as Array<{
+        result?: unknown;
+      }> | null;
       result = resultSet?.[0]?.result;
     } catch (error) {
       return {

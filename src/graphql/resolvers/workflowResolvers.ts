@@ -1,6 +1,5 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { badUserInput } from '../../errors/clientErrors.js';
 import { requireId } from '../../domain/inputValidation.js';
 import {
   createWorkflow,
@@ -9,22 +8,16 @@ import {
   unshareWorkflow,
   updateWorkflow,
 } from '../../domain/workflowCommands.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
 import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
-
-const MAX_PAGE = 100;
 
 export const workflowResolvers: Resolvers = {
   Query: {
     workflows: async (_parent, args, ctx) => {
       const data = requireData(ctx);
-      const first = args.first;
-      if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
-        throw badUserInput(`first must be between 1 and ${MAX_PAGE}`, { argument: 'first' });
-      }
-      const after = args.after ? decodeCursor(args.after) : undefined;
+      const first = requirePageSize(args.first);
       const user = await data.currentUser();
       if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
       const where: Prisma.WorkflowWhereInput = {
@@ -37,26 +30,15 @@ export const workflowResolvers: Resolvers = {
       const rows = await (
         await data.tx()
       ).workflow.findMany({
-        where: after
-          ? {
-              AND: [
-                where,
-                {
-                  OR: [
-                    { createdAt: { lt: after.createdAt } },
-                    { createdAt: after.createdAt, id: { lt: after.id } },
-                  ],
-                },
-              ],
-            }
-          : where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        where: { AND: [where, after(args.after)] },
+        orderBy: NEWEST_FIRST,
         take: first + 1,
       });
-      const page = rows.slice(0, first);
       // One bulk check for the page; the per-field checks below then hit its memo.
-      const nodes = await ctx.authz.filter(page, 'workflow', (w) => w.id, 'view');
-      return { nodes, hasNextPage: rows.length > first, end: page.at(-1) ?? null, where };
+      const page = await checkedPage(rows, first, (p) =>
+        ctx.authz.filter(p, 'workflow', (w) => w.id, 'view'),
+      );
+      return { ...page, where };
     },
     workflow: async (_parent, args, ctx) => {
       const data = requireData(ctx);
@@ -82,11 +64,7 @@ export const workflowResolvers: Resolvers = {
       requireData(ctx).mutate((tx, actor) => unshareWorkflow(tx, actor, id, userId)),
   },
   WorkflowConnection: {
-    edges: (conn) => conn.nodes.map((node) => ({ node, cursor: encodeCursor(node) })),
-    pageInfo: (conn) => ({
-      hasNextPage: conn.hasNextPage,
-      endCursor: conn.end ? encodeCursor(conn.end) : null,
-    }),
+    ...connectionFields,
     totalCount: async (conn, _args, ctx) =>
       (await requireData(ctx).tx()).workflow.count({ where: conn.where }),
   },

@@ -1,0 +1,71 @@
+import type { Resolvers } from '../../generated/graphql.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { requireId } from '../../domain/inputValidation.js';
+import {
+  createCredential,
+  deleteCredential,
+  rotateCredential,
+  visibleCredentials,
+} from '../../domain/credentialCommands.js';
+import { CREDENTIAL_COLUMNS } from '../models.js';
+import { mustExist } from './tenancyResolvers.js';
+import { requireData } from './requireData.js';
+import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+
+export const credentialResolvers: Resolvers = {
+  Query: {
+    credentials: async (_parent, args, ctx) => {
+      const data = requireData(ctx);
+      const first = requirePageSize(args.first);
+      const user = await data.currentUser();
+      if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
+      const where: Prisma.CredentialWhereInput = {
+        AND: [{ tenantId: data.tenantId }, visibleCredentials(user)],
+      };
+      const rows = await (
+        await data.tx()
+      ).credential.findMany({
+        where: { AND: [where, after(args.after)] },
+        orderBy: NEWEST_FIRST,
+        take: first + 1,
+        select: CREDENTIAL_COLUMNS,
+      });
+      const page = await checkedPage(rows, first, (p) =>
+        ctx.authz.filter(p, 'credential', (c) => c.id, 'view'),
+      );
+      return { ...page, where };
+    },
+    credential: async (_parent, args, ctx) => {
+      const data = requireData(ctx);
+      return (await data.tx()).credential.findFirst({
+        where: { tenantId: data.tenantId, id: requireId(args.id, 'id') },
+        select: CREDENTIAL_COLUMNS,
+      });
+    },
+  },
+  Mutation: {
+    createCredential: (_parent, { input }, ctx) =>
+      requireData(ctx).mutate((tx, actor) => createCredential(tx, actor, ctx.secrets, input)),
+    rotateCredential: (_parent, { id, secret }, ctx) =>
+      requireData(ctx).mutate((tx, actor) => rotateCredential(tx, actor, ctx.secrets, id, secret)),
+    deleteCredential: (_parent, { id }, ctx) =>
+      requireData(ctx).mutate((tx, actor) => deleteCredential(tx, actor, id)),
+  },
+  CredentialConnection: {
+    ...connectionFields,
+    totalCount: async (conn, _args, ctx) =>
+      (await requireData(ctx).tx()).credential.count({ where: conn.where }),
+  },
+  Credential: {
+    owner: async (c, _args, ctx) => mustExist(await requireData(ctx).users.load(c.ownerId)),
+    // Reached only after SpiceDB (`read_secret`: the owner) and the classification policy
+    // (restricted: multi-factor authentication) allowed it.
+    secret: async (c, _args, ctx) => {
+      const sealed = await requireData(ctx).credentialSecrets.load(c.id);
+      if (!sealed) return null;
+      // A secret that does not open (unknown key, tampering) is a server fault: it is
+      // logged without the ciphertext and answered as INTERNAL_SERVER_ERROR.
+      return ctx.secrets.open(sealed, { tenantId: c.tenantId, id: c.id });
+    },
+  },
+};

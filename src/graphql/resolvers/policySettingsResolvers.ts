@@ -1,0 +1,26 @@
+import type { Resolvers } from '../../generated/graphql.js';
+import { readPolicySettings, updatePolicySettings } from '../../domain/policySettings.js';
+import { requireData } from './requireData.js';
+
+export const policySettingsResolvers: Resolvers = {
+  Query: {
+    policySettings: async (_parent, _args, ctx) => {
+      const data = requireData(ctx);
+      return readPolicySettings(await data.tx(), data.tenantId);
+    },
+  },
+  Mutation: {
+    updatePolicySettings: async (_parent, { input, expectedVersion }, ctx) => {
+      const data = requireData(ctx);
+      const settings = await data.mutate((tx, actor) =>
+        updatePolicySettings(tx, actor, input, expectedVersion),
+      );
+      // Committed: this process's next decision for the tenant reads them again.
+      ctx.policyData.invalidate(data.tenantId);
+      return settings;
+    },
+  },
+  PolicySettings: {
+    updatedBy: (s, _args, ctx) => (s.updatedBy ? requireData(ctx).users.load(s.updatedBy) : null),
+  },
+};
