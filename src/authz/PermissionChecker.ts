@@ -11,7 +11,7 @@
  */
 import { v1 } from '@authzed/authzed-node';
 import DataLoader from 'dataloader';
-import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
+import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
 import { MINIMIZE_LATENCY, objectRef, userSubject } from './spicedb/references.js';
 import type { DecisionCache } from './DecisionCache.js';
@@ -204,9 +204,10 @@ export class PermissionChecker {
     let response: v1.CheckBulkPermissionsResponse;
     try {
       response = await withDeadline(
-        this.#options.spicedb.permissions.checkBulkPermissions(request, undefined, {
-          deadline: new Date(Date.now() + this.#options.deadlineMs),
-        }),
+        this.#options.spicedb.permissions.checkBulkPermissions(
+          request,
+          ...deadlineArgs(this.#options.deadlineMs),
+        ),
         this.#options.deadlineMs,
       );
     } catch (error) {

