@@ -47,6 +47,7 @@ export class RequestAuthorizer {
   readonly options: AuthorizerOptions;
   readonly #data: RequestData | null;
   #checker: Promise<PermissionChecker> | undefined;
+  #commitsSeen = 0;
   readonly #rejections: GraphQLError[] = [];
 
   constructor(principal: Principal | null, data: RequestData | null, options: AuthorizerOptions) {
@@ -195,7 +196,17 @@ export class RequestAuthorizer {
     return result.allow ? ALLOW : decision(result.reasons);
   }
 
+  /**
+   * The operation's checker. Its answers are memoised, so a mutation that committed (and
+   * may have changed relationships) starts a new one: its payload, and any later root
+   * field, are decided afresh.
+   */
   #checkerFor(): Promise<PermissionChecker> {
+    const commits = this.#data?.commits ?? 0;
+    if (commits !== this.#commitsSeen) {
+      this.#commitsSeen = commits;
+      this.#checker = undefined;
+    }
     this.#checker ??= (async () => {
       const data = this.#data;
       const user = data ? await data.currentUser() : null;

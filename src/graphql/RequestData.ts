@@ -200,6 +200,15 @@ export class RequestData {
   }
 
   #currentUser: Promise<User | null> | undefined;
+  #commits = 0;
+
+  /**
+   * Mutations run so far in this operation. Authorization memoised before one is not
+   * reused after it (RequestAuthorizer): relationships may have changed.
+   */
+  get commits(): number {
+    return this.#commits;
+  }
 
   /** The caller's user account in this tenant, or null when the subject has none. */
   currentUser(): Promise<User | null> {
@@ -226,6 +235,7 @@ export class RequestData {
         return work(tx, { tenantId: this.tenantId, userId: user.id });
       });
     } finally {
+      this.#commits += 1;
       this.#writes.clear();
       this.#policySettings = undefined;
       for (const loader of [

@@ -247,6 +247,35 @@ describe('credentials', () => {
   });
 });
 
+describe('decisions after a mutation in the same operation', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  it('are made afresh: a permission checked before a delete is not reused after it', async () => {
+    const id = await create(server, 'bob', `multi ${randomUUID()}`, 'one');
+    const res = await server.gql(
+      `mutation($id: ID!) {
+        before: rotateCredential(id: $id, secret: "two") { id }
+        gone: deleteCredential(id: $id)
+        after: rotateCredential(id: $id, secret: "three") { id }
+      }`,
+      { id },
+      await server.token('bob'),
+    );
+    // `after` is refused by SpiceDB (the relationships went with the credential), not
+    // answered from the decision made for `before`.
+    expect(res.body.data).toBeNull();
+    const errors = res.body.errors ?? [];
+    expect(errors.map((e) => [e.path, e.extensions?.['code'], e.extensions?.['gate']])).toEqual([
+      [['after'], 'FORBIDDEN', 'relationship'],
+    ]);
+    expect(await storedRow(server, ACME, id)).toBeUndefined();
+  });
+});
+
 describe('credential key rotation', () => {
   const newKey = `k2026:${Buffer.alloc(32, 9).toString('base64')}`;
 
