@@ -166,12 +166,18 @@ export class RequestAuthorizer {
     if (!engine || !isPolicyName(entrypoint)) return decision([`no policy ${requirement.name}`]);
     const data = this.#data;
     if (!data || !this.principal) return decision(['no such object or account']);
+    try {
+      await this.options.policyData?.refresh(data);
+    } catch (error) {
+      // Fail closed: never decide on data that could not be brought up to date.
+      this.options.logger.warn('policy data unavailable', { error });
+      return unavailable('policy', ['policy data could not be loaded']);
+    }
     const [user, stored] = await Promise.all([
       data.currentUser(),
       'parent' in target
         ? Promise.resolve(storedForm(target.parent))
         : data.policyResource(target.type, target.id),
-      this.options.policyData?.refresh(data),
     ]);
     if (!user || !stored) return decision(['no such object or account']);
     const resource =

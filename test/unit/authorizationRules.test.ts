@@ -202,3 +202,60 @@ describe('generated rules, failing closed', () => {
     expect(first.value).toEqual({ data: { things: { name: 'thing' } } });
   });
 });
+
+describe('gate 3 directives', () => {
+  const build = (sdl: string) => () =>
+    applyAuthorization(
+      makeExecutableSchema({
+        typeDefs: [directives, sdl],
+        resolverValidationOptions: { requireResolversToMatchSchema: 'ignore' },
+      }),
+    );
+
+  it('refuses policies that cannot name their object, listing each coordinate', () => {
+    expect(
+      build(/* GraphQL */ `
+        type Thing @resource(type: "thing") @permission(name: "view") {
+          id: ID!
+          note: String @policy(name: "classification", action: "read")
+          bad: String @policy(name: "classification", action: "read", on: "nope", type: "thing")
+        }
+        type Query {
+          thing: Thing @authenticated @policy(name: "classification", action: "read")
+          other(id: ID!): Thing @permission(name: "view", on: "id") @classified(level: RESTRICTED)
+        }
+      `),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          'Query.other: @classified belongs on fields of objects, not root fields',
+          'Query.thing: @policy on a root field needs on: (it has no parent object)',
+          'Thing.bad: @policy(on:) needs an argument of the field and type:',
+        ],
+      }),
+    );
+  });
+
+  it('fails closed with AUTHZ_UNAVAILABLE (gate policy) when policy data cannot be loaded', async () => {
+    const failing = {
+      tenantId: principal.tenantId,
+      currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
+      policySettings: () => Promise.reject(new Error('database down')),
+    } as unknown as RequestData;
+    const logger = createLogger('silent');
+    const authz = new RequestAuthorizer(principal, failing, {
+      spicedb: scriptedSpiceDb({}),
+      deadlineMs: 1_000,
+      explain: false,
+      logger,
+      policies: await PolicyEngine.loadFile(),
+      policyData: new PolicyData(await PolicyEngine.loadFile(), { ttlMs: 0 }),
+    });
+    const decision = await authz.policy(
+      { name: 'classification', action: 'read', classification: 'internal' },
+      { parent: thing },
+      { args: {}, field: 'Thing.name', ip: '127.0.0.1', requestId: 'r' },
+    );
+    expect(decision).toMatchObject({ kind: 'deny', gate: 'policy', code: 'AUTHZ_UNAVAILABLE' });
+  });
+});
