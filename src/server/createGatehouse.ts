@@ -401,6 +401,12 @@ export async function createGatehouse(
       }
     };
     const handled = route().catch((error: unknown) => {
+      // The client went away mid-request (closed its connection): nothing failed here.
+      if (req.destroyed && (error as NodeJS.ErrnoException | null)?.code === 'ECONNRESET') {
+        logger.info('client closed the connection mid-request', { requestId });
+        res.destroy();
+        return;
+      }
       logger.error('request failed', { requestId, error });
       if (!res.headersSent)
         jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');

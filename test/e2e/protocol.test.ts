@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
 
 type Body = GraphQLResponse['body'];
@@ -642,5 +643,34 @@ describe('HTTP protocol (restricted configuration) and graceful shutdown', () =>
       // Stopping twice is harmless.
       await server.gatehouse.stop();
     });
+  });
+});
+
+describe('a client that goes away mid-request', () => {
+  it('is logged as information, not as a server error', async () => {
+    const lines: string[] = [];
+    const server = await startTestServer(
+      {},
+      { logger: createLogger('info', (l) => lines.push(l)) },
+    );
+    try {
+      const { port, hostname } = new URL(server.url);
+      const socket = net.connect(Number(port), hostname);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 1000\r\n\r\n{"query": "{ hea',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => l.includes('client closed the connection mid-request'))) {
+        if (Date.now() > deadline) throw new Error(`no abort logged: ${lines.join('')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(lines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 });
