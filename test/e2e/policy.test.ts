@@ -104,6 +104,16 @@ describe('policy data and production-like answers', () => {
     }
   });
 
+  it('refuses to start with policy data that is not a JSON object', async () => {
+    const file = path.join(dir, 'broken.json');
+    await writeFile(file, '{"tenants": ');
+    await expect(startTestServer({ POLICY_DATA_FILE: file })).rejects.toThrow('is not JSON');
+    await writeFile(file, '[1, 2]');
+    await expect(startTestServer({ POLICY_DATA_FILE: file })).rejects.toThrow(
+      'must hold a JSON object',
+    );
+  });
+
   it('outside development a policy denial says which gate and decision, not why', async () => {
     const server = await startTestServer();
     try {
