@@ -20,7 +20,7 @@ import type { DecisionCache } from './DecisionCache.js';
 import { objectId, organizationId } from './objectIds.js';
 import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
-import { isPolicyName, type PolicyEngine } from './opa/PolicyEngine.js';
+import type { PolicyEngine, PolicyName } from './opa/PolicyEngine.js';
 import type { PolicyData } from './opa/PolicyData.js';
 import { storedForm } from './opa/storedForm.js';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
@@ -144,75 +144,89 @@ export class RequestAuthorizer {
   }
 
   /**
-   * Gate 3: asks the compiled policy `name` about `action` on an object of the caller's
+   * Gate 3: asks the compiled policy `decision` about `action` on an object of the caller's
    * tenant — the one `target` names (loaded as stored) or the parent object itself — with
    * the caller (from the database: id and organisation roles) and the request context.
    * Anything missing — no engine, no account, no object — is a denial.
    */
   async policy(
-    requirement: { name: string; action: string; classification?: string | undefined },
+    requirement: { decision: PolicyName; action: string; classification?: string | undefined },
     target: { type: string; id: string } | { parent: unknown },
     context: { args: Record<string, unknown>; field: string; ip: string; requestId: string },
   ): Promise<Decision> {
-    const decision = (reasons: readonly string[]): Decision => ({
-      kind: 'deny',
-      gate: 'policy',
-      code: ErrorCode.FORBIDDEN,
-      reasons,
-    });
     if (this.options.benchmark === 'off' || this.options.benchmark === 'no-policy') return ALLOW;
-    const entrypoint = `gatehouse/${requirement.name}/decision`;
     const engine = this.options.policies;
-    if (!engine || !isPolicyName(entrypoint)) return decision([`no policy ${requirement.name}`]);
     const data = this.#data;
-    if (!data || !this.principal) return decision(['no such object or account']);
-    try {
-      await this.options.policyData?.refresh(data);
-    } catch (error) {
-      // Fail closed: never decide on data that could not be brought up to date.
-      this.options.logger.warn('policy data unavailable', { error });
+    if (!engine || !data) return deny('policy', ['no policy engine or account']);
+    const [caller, stored] = await Promise.all([
+      this.#policyCaller(data),
+      'parent' in target ? storedForm(target.parent) : data.policyResource(target.type, target.id),
+    ]);
+    if (caller === 'unavailable') {
       return unavailable('policy', ['policy data could not be loaded']);
     }
-    const [user, stored] = await Promise.all([
-      data.currentUser(),
-      'parent' in target
-        ? Promise.resolve(storedForm(target.parent))
-        : data.policyResource(target.type, target.id),
-    ]);
-    if (!user || !stored) return decision(['no such object or account']);
+    if (!caller || !stored) return deny('policy', ['no such object or account']);
     const resource =
       requirement.classification === undefined
         ? stored
         : { ...stored, classification: requirement.classification };
-    const result = engine.evaluate(entrypoint, {
-      principal: {
-        subject: this.principal.subject,
-        tenantId: this.principal.tenantId,
-        userId: user.id,
-        roles: user.roles,
-        amr: this.principal.amr,
-        scopes: this.principal.scopes,
-      },
+    const result = engine.evaluate(requirement.decision, {
+      principal: caller,
       action: requirement.action,
       resource,
       args: context.args,
       field: context.field,
       context: { time: new Date().toISOString(), ip: context.ip, requestId: context.requestId },
     });
-    return result.allow ? ALLOW : decision(result.reasons);
+    return result.allow ? ALLOW : deny('policy', result.reasons);
   }
 
   /**
-   * The operation's checker. Its answers are memoised, so a mutation that committed (and
-   * may have changed relationships) starts a new one: its payload, and any later root
-   * field, are decided afresh.
+   * The caller as policies see it, once per operation (until a mutation commits), after
+   * bringing the tenant's policy data up to date. Null without an account; 'unavailable'
+   * when the policy data could not be loaded (fail closed: no decision on stale data).
    */
-  #checkerFor(): Promise<PermissionChecker> {
+  #policyCaller(data: RequestData): Promise<Record<string, unknown> | null | 'unavailable'> {
+    this.#sinceLastCommit();
+    this.#caller ??= (async () => {
+      try {
+        await this.options.policyData?.refresh(data);
+      } catch (error) {
+        this.options.logger.warn('policy data unavailable', { error });
+        return 'unavailable' as const;
+      }
+      const user = await data.currentUser();
+      if (!user || !this.principal) return null;
+      return {
+        subject: this.principal.subject,
+        tenantId: this.principal.tenantId,
+        userId: user.id,
+        roles: user.roles,
+        amr: this.principal.amr,
+        scopes: this.principal.scopes,
+      };
+    })();
+    return this.#caller;
+  }
+
+  #caller: Promise<Record<string, unknown> | null | 'unavailable'> | undefined;
+
+  /**
+   * What this operation memoised (relationship answers, the policy caller) holds until a
+   * mutation commits: that may change relationships or policy settings, so its payload and
+   * any later root field are decided afresh.
+   */
+  #sinceLastCommit(): void {
     const commits = this.#data?.commits ?? 0;
-    if (commits !== this.#commitsSeen) {
-      this.#commitsSeen = commits;
-      this.#checker = undefined;
-    }
+    if (commits === this.#commitsSeen) return;
+    this.#commitsSeen = commits;
+    this.#checker = undefined;
+    this.#caller = undefined;
+  }
+
+  /** The operation's checker (answers memoised; see #sinceLastCommit). */
+  #checkerFor(): Promise<PermissionChecker> {
+    this.#sinceLastCommit();
     this.#checker ??= (async () => {
       const data = this.#data;
       const user = data ? await data.currentUser() : null;

@@ -12,7 +12,7 @@ import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from '.
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
-import { denialError, type Decision } from './AuthzError.js';
+import { denialError, deny, type Decision } from './AuthzError.js';
 import {
   ON_ORGANIZATION,
   readRequirements,
@@ -113,14 +113,7 @@ export async function decideField(
     let target: { type: string; id: string } | { parent: unknown };
     if (p.target.kind === 'argument') {
       const id = args[p.target.argument];
-      if (typeof id !== 'string') {
-        return {
-          kind: 'deny',
-          gate: 'policy',
-          code: ErrorCode.FORBIDDEN,
-          reasons: ['no object id'],
-        };
-      }
+      if (typeof id !== 'string') return deny('policy', ['no object id']);
       target = { type: p.target.resourceType, id: id.toLowerCase() };
     } else {
       target = { parent };

@@ -17,6 +17,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
+import { policyDecision, type PolicyName } from './opa/decisions.js';
 
 /** `on:` value naming the caller's own organization (for e.g. `create_workflow`). */
 export const ON_ORGANIZATION = '$organization';
@@ -39,8 +40,8 @@ export interface PermissionRequirement {
 
 /** An OPA decision a field needs (gate 3). */
 export interface PolicyRequirement {
-  /** Decision name, e.g. `workflow/approval` → wasm entrypoint `gatehouse/workflow/approval/decision`. */
-  readonly name: string;
+  /** The wasm entrypoint, e.g. `gatehouse/workflow/approval/decision` for `workflow/approval`. */
+  readonly decision: PolicyName;
   readonly action: string;
   /**
    * The object judged: the one an argument names (loaded as stored; `resourceType` is a key
@@ -54,7 +55,7 @@ export interface PolicyRequirement {
 }
 
 /** The decision `@classified` fields ask for. */
-export const CLASSIFICATION_POLICY = 'classification';
+const CLASSIFICATION_DECISION: PolicyName = 'gatehouse/classification/decision';
 
 export interface FieldRequirements {
   readonly coordinate: string;
@@ -258,20 +259,8 @@ function readPolicies(
   const policies: PolicyRequirement[] = [];
   const policy = first(schema, field, 'policy');
   if (policy) {
-    const argument = typeof policy['on'] === 'string' ? policy['on'] : undefined;
-    const resourceType = typeof policy['type'] === 'string' ? policy['type'] : undefined;
-    const base = { name: String(policy['name']), action: String(policy['action']) };
-    if (argument !== undefined) {
-      if (!resourceType || !field.args.some((a) => a.name === argument)) {
-        problems.push(`${coordinate}: @policy(on:) needs an argument of the field and type:`);
-      } else {
-        policies.push({ ...base, target: { kind: 'argument', argument, resourceType } });
-      }
-    } else if (isRoot) {
-      problems.push(`${coordinate}: @policy on a root field needs on: (it has no parent object)`);
-    } else {
-      policies.push({ ...base, target: { kind: 'parent' } });
-    }
+    const requirement = readPolicy(policy, field, coordinate, isRoot, problems);
+    if (requirement) policies.push(requirement);
   }
   const classified = first(schema, field, 'classified');
   if (classified) {
@@ -279,7 +268,7 @@ function readPolicies(
       problems.push(`${coordinate}: @classified belongs on fields of objects, not root fields`);
     } else {
       policies.push({
-        name: CLASSIFICATION_POLICY,
+        decision: CLASSIFICATION_DECISION,
         action: 'read',
         target: { kind: 'parent' },
         classification: String(classified['level']).toLowerCase(),
@@ -287,6 +276,35 @@ function readPolicies(
     }
   }
   return policies;
+}
+
+/** One `@policy`: its decision must exist and it must be able to name the object judged. */
+function readPolicy(
+  policy: Record<string, unknown>,
+  field: GraphQLField<unknown, unknown>,
+  coordinate: string,
+  isRoot: boolean,
+  problems: string[],
+): PolicyRequirement | undefined {
+  const name = String(policy['name']);
+  const decision = policyDecision(name);
+  const argument = typeof policy['on'] === 'string' ? policy['on'] : undefined;
+  const resourceType = typeof policy['type'] === 'string' ? policy['type'] : undefined;
+  if (!decision) {
+    problems.push(`${coordinate}: @policy(name: "${name}") names no compiled decision`);
+    return undefined;
+  }
+  const action = String(policy['action']);
+  if (argument === undefined) {
+    if (!isRoot) return { decision, action, target: { kind: 'parent' } };
+    problems.push(`${coordinate}: @policy on a root field needs on: (it has no parent object)`);
+    return undefined;
+  }
+  if (!resourceType || !field.args.some((a) => a.name === argument)) {
+    problems.push(`${coordinate}: @policy(on:) needs an argument of the field and type:`);
+    return undefined;
+  }
+  return { decision, action, target: { kind: 'argument', argument, resourceType } };
 }
 
 function validArgumentPath(

@@ -8,8 +8,7 @@ import { insertWorkflows as insertBulk } from '../support/workflowFixtures.js';
 import { faultySpiceDb, type FaultySpiceDb } from '../support/faultySpiceDb.js';
 import { usingPostgres, type TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { drainUntilReadable, UUID } from '../support/expectations.js';
 
 async function tokenFor(server: TestServer, tenant: TestTenant, user: number): Promise<string> {
   return server.token('alice', { subject: tenant.users[user]!.subject, tenantId: tenant.id });
@@ -358,14 +357,10 @@ describe('consistency of the relationship outbox', () => {
     }
     // SpiceDB is back: the relay (here driven directly; in service, its sweep) applies the
     // pending entries once their backoff has passed. Bounded wait, no timing assertion.
-    const deadline = Date.now() + 15_000;
-    let body: unknown;
-    while (Date.now() < deadline) {
-      await server.gatehouse.relay.drain().catch(() => undefined);
-      body = (await server.gql(READ, { id }, token)).body;
-      if (!(body as { errors?: unknown }).errors) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const body = await drainUntilReadable(
+      server,
+      async () => (await server.gql(READ, { id }, token)).body,
+    );
     expect(body).toEqual({
       data: { workflow: { id, name: 'written while down', amount: '42.00' } },
     });

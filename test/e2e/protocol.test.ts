@@ -7,10 +7,10 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
+import { UUID } from '../support/expectations.js';
 
 type Body = GraphQLResponse['body'];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LEAKS = /prisma|select |SELECT|invalid byte sequence|stacktrace|\bat \S+ \(|node_modules/;
 
 function expectSecurityHeaders(headers: Headers): void {

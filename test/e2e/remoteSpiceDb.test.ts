@@ -13,6 +13,7 @@ import { DEMO_TEAMS, DEMO_TENANTS } from '../../src/demo/demoData.js';
 import { insertWorkflows } from '../support/workflowFixtures.js';
 import { startSpiceDbGateway, type SpiceDbGateway } from '../support/spiceDbGateway.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
+import { drainUntilReadable } from '../support/expectations.js';
 
 const KEY = `psk-${randomUUID()}`;
 const DATACENTER = '00000000-0000-4000-c000-000000025000';
@@ -135,16 +136,10 @@ describe('remote SpiceDB over gRPC', () => {
     } finally {
       gateway.failWrites = false;
     }
-    // SpiceDB accepts writes again: the relay applies the entry once its backoff has
-    // passed (driven here; in service, its sweep). Bounded wait, no timing assertion.
-    const deadline = Date.now() + 15_000;
-    let later: unknown;
-    while (Date.now() < deadline) {
-      await server.gatehouse.relay.drain().catch(() => undefined);
-      later = (await server.gql(READ, { id }, bob)).body;
-      if (!(later as { errors?: unknown }).errors) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const later = await drainUntilReadable(
+      server,
+      async () => (await server.gql(READ, { id }, bob)).body,
+    );
     expect(later).toEqual({ data: { workflow: { name, amount: '10.00' } } });
   });
 });

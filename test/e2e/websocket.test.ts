@@ -12,20 +12,9 @@ import WebSocket from 'ws';
 import { DEMO_WORKFLOWS } from '../../src/demo/demoData.js';
 import type { TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
+import { denial, UUID } from '../support/expectations.js';
 
 type Result = FormattedExecutionResult<Record<string, unknown>, unknown>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The extensions of a gate-2 denial (NODE_ENV=test: no `explain`). */
-function denial(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    code: 'FORBIDDEN',
-    gate: 'relationship',
-    decisionId: expect.stringMatching(UUID) as unknown,
-    ...extra,
-  };
-}
 
 /**
  * The errors with every decisionId removed, after checking each is a UUID and that none

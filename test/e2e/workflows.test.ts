@@ -20,6 +20,7 @@ import {
 } from '../../src/demo/demoData.js';
 import type { TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
+import { denial, UUID } from '../support/expectations.js';
 
 interface UserRef {
   id: string;
@@ -136,18 +137,6 @@ async function rawBody(
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, text: await res.text() };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The extensions of a gate-2 denial (NODE_ENV=test: no `explain`). */
-function denial(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    code: 'FORBIDDEN',
-    gate: 'relationship',
-    decisionId: expect.stringMatching(UUID) as unknown,
-    ...extra,
-  };
 }
 
 /** The one error of a field refused by gate 2. */

@@ -5,7 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { POLICY_WASM_FILE, PolicyEngine } from '../../src/authz/opa/PolicyEngine.js';
+import {
+  CompiledPolicy,
+  POLICY_WASM_FILE,
+  PolicyEngine,
+} from '../../src/authz/opa/PolicyEngine.js';
 
 const APPROVAL = 'gatehouse/workflow/approval/decision';
 const CLASSIFICATION = 'gatehouse/classification/decision';
@@ -95,10 +99,12 @@ describe('compiled policies (wasm)', () => {
       context: { ip: '203.0.113.7' },
     };
     expect(engine.evaluate(APPROVAL, input).allow).toBe(false);
-    engine.setData({ tenants: { acme: { approval_limit: 50_000 } } });
+    engine.swap({ data: { tenants: { acme: { approval_limit: 50_000 } } } });
     expect(engine.evaluate(APPROVAL, input)).toEqual({ allow: true, reasons: [] });
-    engine.setData({
-      tenants: { acme: { approval_limit: 50_000, approval_networks: ['198.51.100.0/24'] } },
+    engine.swap({
+      data: {
+        tenants: { acme: { approval_limit: 50_000, approval_networks: ['198.51.100.0/24'] } },
+      },
     });
     expect(engine.evaluate(APPROVAL, input)).toEqual({
       allow: false,
@@ -116,7 +122,7 @@ describe('compiled policies (wasm)', () => {
   it('refuses a bundle that is not a policy, and swaps a new bundle in atomically', async () => {
     await expect(PolicyEngine.load(new Uint8Array([0, 1, 2, 3]))).rejects.toThrow();
     const engine = await PolicyEngine.loadFile();
-    await expect(engine.replaceBundle(new Uint8Array([0, 97, 115, 109]))).rejects.toThrow();
+    await expect(CompiledPolicy.compile(new Uint8Array([0, 97, 115, 109]))).rejects.toThrow();
     // The failed swap left the working policy in place.
     expect(
       engine.evaluate(APPROVAL, {
@@ -126,7 +132,7 @@ describe('compiled policies (wasm)', () => {
         context: {},
       }).allow,
     ).toBe(true);
-    await engine.replaceBundle(readFileSync(POLICY_WASM_FILE));
+    engine.swap({ bundle: await CompiledPolicy.compile(readFileSync(POLICY_WASM_FILE)) });
     expect(
       engine.evaluate(APPROVAL, {
         principal: carol,

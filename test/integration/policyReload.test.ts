@@ -88,6 +88,23 @@ describe('PolicyData: the file, overlaid by tenant settings from the database', 
     expect(approve(engine, '55000').reasons).toEqual(['an amount above 50000 needs a VP']);
   });
 
+  it('one tenant’s settings never reach another tenant’s decisions', async () => {
+    const OTHER = '0b1e0000-0000-4000-8000-000000000002';
+    const engine = await PolicyEngine.loadFile();
+    const data = new PolicyData(engine, { ttlMs: 0 });
+    await data.refresh({
+      tenantId: OTHER,
+      policySettings: () => Promise.resolve({ approval_limit: 1_000_000 }),
+    });
+    // The other tenant raised its limit; this tenant still has the default 10,000.
+    expect(approve(engine, '25000').reasons).toEqual(['an amount above 10000 needs a VP']);
+    await data.refresh({
+      tenantId: OTHER,
+      policySettings: () => Promise.resolve({ approval_networks: ['10.0.0.0/8'] }),
+    });
+    expect(approve(engine, '500')).toEqual({ allow: true, reasons: [] });
+  });
+
   it('fails closed: a settings read that fails is an error, not a decision on stale data', async () => {
     const engine = await PolicyEngine.loadFile();
     const data = new PolicyData(engine, { ttlMs: 0 });

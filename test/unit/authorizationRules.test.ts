@@ -219,6 +219,7 @@ describe('gate 3 directives', () => {
           id: ID!
           note: String @policy(name: "classification", action: "read")
           bad: String @policy(name: "classification", action: "read", on: "nope", type: "thing")
+          unknown: String @policy(name: "no/such/policy", action: "read")
         }
         type Query {
           thing: Thing @authenticated @policy(name: "classification", action: "read")
@@ -231,6 +232,7 @@ describe('gate 3 directives', () => {
           'Query.other: @classified belongs on fields of objects, not root fields',
           'Query.thing: @policy on a root field needs on: (it has no parent object)',
           'Thing.bad: @policy(on:) needs an argument of the field and type:',
+          'Thing.unknown: @policy(name: "no/such/policy") names no compiled decision',
         ],
       }),
     );
@@ -252,7 +254,7 @@ describe('gate 3 directives', () => {
       policyData: new PolicyData(await PolicyEngine.loadFile(), { ttlMs: 0 }),
     });
     const decision = await authz.policy(
-      { name: 'classification', action: 'read', classification: 'internal' },
+      { decision: 'gatehouse/classification/decision', action: 'read', classification: 'internal' },
       { parent: thing },
       { args: {}, field: 'Thing.name', ip: '127.0.0.1', requestId: 'r' },
     );

@@ -10,22 +10,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { POLICY_DECISIONS, type PolicyName } from './decisions.js';
+
+export type { PolicyName } from './decisions.js';
 
 /** The compiled policies committed with the code (rebuilt and compared in CI). */
 export const POLICY_WASM_FILE = fileURLToPath(
   new URL('../../../policies/policy.wasm', import.meta.url),
 );
-
-/** The decisions Gatehouse asks for: one wasm entrypoint each. */
-export const POLICY_DECISIONS = [
-  'gatehouse/workflow/approval/decision',
-  'gatehouse/classification/decision',
-] as const;
-export type PolicyName = (typeof POLICY_DECISIONS)[number];
-
-export function isPolicyName(value: string): value is PolicyName {
-  return (POLICY_DECISIONS as readonly string[]).includes(value);
-}
 
 export interface PolicyDecision {
   readonly allow: boolean;
@@ -86,16 +78,6 @@ export class PolicyEngine {
     bundle.policy.setData(data);
     this.#bundle = bundle;
     this.#data = data;
-  }
-
-  /** Compiles a new bundle and swaps it in with the current data. */
-  async replaceBundle(wasm: Uint8Array): Promise<void> {
-    this.swap({ bundle: await CompiledPolicy.compile(wasm) });
-  }
-
-  /** Replaces the policy data (e.g. tenants' approval limits); takes effect for the next evaluation. */
-  setData(data: object): void {
-    this.swap({ data });
   }
 
   evaluate(name: PolicyName, input: unknown): PolicyDecision {

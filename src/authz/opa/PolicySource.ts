@@ -51,6 +51,7 @@ export class PolicySource {
   #reloading: Promise<ReloadResult> | undefined;
   #again = false;
   #watchers: FSWatcher[] = [];
+  #debounce: NodeJS.Timeout | undefined;
 
   constructor(engine: PolicyEngine, data: PolicyData, files: PolicyFiles, logger: Logger) {
     this.#engine = engine;
@@ -117,26 +118,25 @@ export class PolicySource {
       const dir = path.dirname(f);
       byDir.set(dir, (byDir.get(dir) ?? new Set()).add(path.basename(f)));
     }
-    let timer: NodeJS.Timeout | undefined;
     for (const [dir, names] of byDir) {
       const watcher = watch(dir, (_event, name) => {
         if (name !== null && !names.has(name)) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => void this.reload(`changed on disk: ${name ?? dir}`), debounceMs);
+        clearTimeout(this.#debounce);
+        this.#debounce = setTimeout(
+          () => void this.reload(`changed on disk: ${name ?? dir}`),
+          debounceMs,
+        );
       });
       watcher.on('error', (error) => this.#logger.warn('policy watch failed', { dir, error }));
       this.#watchers.push(watcher);
     }
-    this.#stopTimer = () => clearTimeout(timer);
   }
-
-  #stopTimer: () => void = () => undefined;
 
   /** Stops watching; a reload in progress completes. */
   async close(): Promise<void> {
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
-    this.#stopTimer();
+    clearTimeout(this.#debounce);
     await this.#reloading;
   }
 }
