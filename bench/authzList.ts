@@ -39,6 +39,8 @@ interface Result {
   coldRpcs: number;
   warmRpcs: number;
   errors: number;
+  /** CPU time of the server process (all its threads) per request, in ms. */
+  cpuMs: number;
 }
 
 interface LoadResult {
@@ -153,13 +155,16 @@ async function measure(mode: Mode): Promise<Result> {
       seconds: 2,
       timeoutSeconds: 120,
     });
+    const cpuBefore = process.cpuUsage();
     const result = await loadTest(`${gatehouse.url}/graphql`, request.headers.authorization, {
       // The naive baseline needs seconds per request: give it a longer (still bounded) window.
       seconds: mode === 'naive' ? Math.max(SECONDS * 6, 60) : SECONDS,
       timeoutSeconds: mode === 'naive' ? 120 : 10,
     });
+    const cpu = process.cpuUsage(cpuBefore);
     return {
       mode,
+      cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, result.requests.total),
       rps: result.requests.average,
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -188,11 +193,11 @@ const evaluations = await measurePolicyEvaluation();
 const lines = [
   `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
   '',
-  '| authorization | req/s | p50 ms | p99 ms | SpiceDB RPCs: first request / repeat | errors |',
-  '|---|---:|---:|---:|---:|---:|',
+  '| authorization | req/s | p50 ms | p99 ms | server CPU ms / request | SpiceDB RPCs: first request / repeat | errors |',
+  '|---|---:|---:|---:|---:|---:|---:|',
   ...results.map(
     (r) =>
-      `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.errors} |`,
+      `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.cpuMs.toFixed(2)} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.errors} |`,
   ),
   '',
   ...(on && off

@@ -1,8 +1,9 @@
 /**
- * Per-request relationship checks (gate 2). Every check made while one execution level
- * resolves is collected (DataLoader batching) and sent as ONE CheckBulkPermissions,
- * deduplicated by (object, permission) — several fields sharing a permission cost one item.
- * Results are memoised for the request. Fail closed: CONDITIONAL_PERMISSION is a denial;
+ * Per-operation relationship checks (gate 2). Every check made while one execution level
+ * resolves is collected and sent as ONE CheckBulkPermissions, deduplicated by (object,
+ * permission) — several fields sharing a permission cost one item. Answers are memoised
+ * for the operation, and once known can be read without waiting (`peek`), so a field whose
+ * checks were already answered is decided synchronously. Fail closed: CONDITIONAL_PERMISSION is a denial;
  * an RPC error, a per-item error or a missed deadline rejects with AuthzUnavailableError.
  *
  * Consistency: if any object in the batch has a recorded ZedToken (written by the outbox
@@ -10,11 +11,11 @@
  * SpiceDB may answer from its cache (minimize_latency).
  */
 import { v1 } from '@authzed/authzed-node';
-import DataLoader from 'dataloader';
 import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
 import { MINIMIZE_LATENCY, objectRef, userSubject } from './spicedb/references.js';
 import type { DecisionCache } from './DecisionCache.js';
+import { tenantObjectId } from './objectIds.js';
 
 export interface CheckKey {
   readonly resourceType: string;
@@ -38,6 +39,8 @@ export interface PermissionCheckerOptions {
   readonly spicedb: SpiceDbConnection;
   /** SpiceDB subject id of the caller (`user:<tenant>/<user>`), or null: every check denies. */
   readonly subjectId: string | null;
+  /** The caller's tenant: checks name its objects by their ids in it. */
+  readonly tenantId: string;
   readonly tokens: TokenLookup;
   readonly deadlineMs: number;
   /** Called once per SpiceDB RPC (metrics, tests counting calls). */
@@ -53,6 +56,11 @@ export interface PermissionCheckerOptions {
 
 function keyOf(k: CheckKey): string {
   return `${k.resourceType}:${k.resourceId}#${k.permission}`;
+}
+
+function settle(answer: boolean | Error): boolean {
+  if (answer instanceof Error) throw answer;
+  return answer;
 }
 
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -72,17 +80,38 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** A check of the operation: its answer once known, and the promise callers wait on. */
+interface Memo {
+  readonly promise: Promise<boolean>;
+  /** Set when SpiceDB (or the shared cache) answered; errors are never settled here. */
+  answer: boolean | undefined;
+}
+
+interface Queued {
+  readonly key: CheckKey;
+  readonly resolve: (allowed: boolean) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Largest CheckBulkPermissions sent (SpiceDB's default limit is 10,000 items). */
+const MAX_BATCH = 1000;
+
+/**
+ * Runs `flush` after the promise jobs already queued, and the ones they queue in turn, so
+ * every field of one execution level has asked before the batch goes (as DataLoader does).
+ */
+function afterPromiseJobs(flush: () => void): void {
+  void Promise.resolve().then(() => process.nextTick(flush));
+}
+
 export class PermissionChecker {
   readonly #options: PermissionCheckerOptions;
-  readonly #loader: DataLoader<CheckKey, boolean, string>;
+  /** The operation's checks by resource type → permission → object id. */
+  readonly #memo = new Map<string, Map<string, Map<string, Memo>>>();
+  #queue: Queued[] = [];
 
   constructor(options: PermissionCheckerOptions) {
     this.#options = options;
-    this.#loader = new DataLoader((keys) => this.#checkBulk(keys), {
-      cacheKeyFn: keyOf,
-      maxBatchSize: 1000,
-      ...(options.naive ? { batch: false, cache: false } : {}),
-    });
   }
 
   /** False when the caller has no SpiceDB subject (no user account): every check denies. */
@@ -95,10 +124,72 @@ export class PermissionChecker {
     return this.#options.subjectId;
   }
 
-  /** True when the caller has `permission` on the object. Rejects when SpiceDB cannot answer. */
-  check(key: CheckKey): Promise<boolean> {
+  /**
+   * The answer already known in this operation, without waiting: true or false, or
+   * undefined when it has not been asked, is on its way, or failed (then `check` rejects).
+   * `id` is the object's id in the caller's tenant.
+   */
+  peek(resourceType: string, id: string, permission: string): boolean | undefined {
+    return this.#memo.get(resourceType)?.get(permission)?.get(id)?.answer;
+  }
+
+  /**
+   * True when the caller has `permission` on the tenant's object `resourceType:id`.
+   * Rejects when SpiceDB cannot answer.
+   */
+  check(resourceType: string, id: string, permission: string): Promise<boolean> {
     if (this.#options.subjectId === null) return Promise.resolve(false);
-    return this.#loader.load(key);
+    if (this.#options.naive)
+      return this.#checkOne(this.#keyOf(resourceType, id, permission)).then(settle);
+    let byPermission = this.#memo.get(resourceType);
+    if (!byPermission)
+      this.#memo.set(resourceType, (byPermission = new Map<string, Map<string, Memo>>()));
+    let byId = byPermission.get(permission);
+    if (!byId) byPermission.set(permission, (byId = new Map<string, Memo>()));
+    const known = byId.get(id);
+    if (known) return known.promise;
+    const key = this.#keyOf(resourceType, id, permission);
+    let queued!: Queued;
+    const promise = new Promise<boolean>((resolve, reject) => {
+      queued = { key, resolve, reject };
+    });
+    const memo: Memo = { promise, answer: undefined };
+    byId.set(id, memo);
+    void promise.then(
+      (allowed) => void (memo.answer = allowed),
+      () => undefined,
+    );
+    if (this.#queue.push(queued) === 1) afterPromiseJobs(() => this.#flush());
+    return promise;
+  }
+
+  #keyOf(resourceType: string, id: string, permission: string): CheckKey {
+    return {
+      resourceType,
+      resourceId: tenantObjectId(this.#options.tenantId, resourceType, id),
+      permission,
+    };
+  }
+
+  #flush(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let start = 0; start < queue.length; start += MAX_BATCH) {
+      const batch = queue.slice(start, start + MAX_BATCH);
+      this.#checkBulk(batch.map((q) => q.key)).then(
+        (answers) => {
+          for (const [i, q] of batch.entries()) {
+            const answer = answers[i];
+            if (typeof answer === 'boolean') q.resolve(answer);
+            else q.reject(answer ?? new AuthzUnavailableError('missing result'));
+          }
+        },
+        (error: unknown) => {
+          const reason = error instanceof Error ? error : new Error(String(error));
+          for (const q of batch) q.reject(reason);
+        },
+      );
+    }
   }
 
   /** Benchmark baseline: a plain CheckPermission for one key. */

@@ -17,8 +17,8 @@ import {
   type Decision,
 } from './AuthzError.js';
 import type { DecisionCache } from './DecisionCache.js';
-import { objectId, organizationId } from './objectIds.js';
-import { PermissionChecker, type CheckKey } from './PermissionChecker.js';
+import { objectId, tenantObjectId } from './objectIds.js';
+import { PermissionChecker } from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
 import type { PolicyEngine, PolicyName } from './opa/PolicyEngine.js';
 import type { PolicyData } from './opa/PolicyData.js';
@@ -42,11 +42,21 @@ export interface AuthorizerOptions {
   readonly policyData?: PolicyData;
 }
 
+const NO_ACCOUNT: Decision = {
+  kind: 'deny',
+  gate: 'relationship',
+  code: ErrorCode.FORBIDDEN,
+  reasons: ['the caller has no user account in this organisation'],
+  reason: 'NO_ACCOUNT',
+};
+
 export class RequestAuthorizer {
   readonly principal: Principal | null;
   readonly options: AuthorizerOptions;
   readonly #data: RequestData | null;
   #checker: Promise<PermissionChecker> | undefined;
+  /** The same checker once built, for synchronous reads of known answers. */
+  #checkerReady: PermissionChecker | undefined;
   #commitsSeen = 0;
   readonly #rejections: GraphQLError[] = [];
 
@@ -70,8 +80,7 @@ export class RequestAuthorizer {
 
   /** Object id of an object of the caller's tenant. */
   objectIdOf(resourceType: string, id: string): string {
-    const tenantId = this.principal?.tenantId ?? '';
-    return resourceType === 'organization' ? organizationId(tenantId) : objectId(tenantId, id);
+    return tenantObjectId(this.principal?.tenantId ?? '', resourceType, id);
   }
 
   scopes(anyOf: ReadonlyArray<readonly string[]>): Decision {
@@ -81,41 +90,56 @@ export class RequestAuthorizer {
     return deny('scope', [`requires scopes ${anyOf.map((all) => all.join(' & ')).join(' | ')}`]);
   }
 
-  /** Relationship decision for `permission` on the caller's-tenant object `resourceType:id`. */
-  async relationship(resourceType: string, id: string, permission: string): Promise<Decision> {
+  /**
+   * Relationship decision for `permission` on the caller's-tenant object `resourceType:id`.
+   * Synchronous when this operation already knows the answer (the fields of a listed object
+   * after the list's bulk check); a promise otherwise.
+   */
+  relationship(resourceType: string, id: string, permission: string): Decision | Promise<Decision> {
     if (this.options.benchmark === 'off') return ALLOW;
-    const resourceId = this.objectIdOf(resourceType, id);
-    const describe = `${permission} on ${resourceType}:${resourceId}`;
+    this.#sinceLastCommit();
+    const checker = this.#checkerReady;
+    if (checker) {
+      if (!checker.hasSubject) return NO_ACCOUNT;
+      const known = checker.peek(resourceType, id, permission);
+      if (known === true) return ALLOW;
+      // A denial with explanations asks SpiceDB for its trace: the async path.
+      if (known === false && !this.options.explain) {
+        return deny('relationship', [`no ${this.#describe(resourceType, id, permission)}`]);
+      }
+    }
+    return this.#relationship(resourceType, id, permission);
+  }
+
+  #describe(resourceType: string, id: string, permission: string): string {
+    return `${permission} on ${resourceType}:${this.objectIdOf(resourceType, id)}`;
+  }
+
+  async #relationship(resourceType: string, id: string, permission: string): Promise<Decision> {
     try {
       const checker = await this.#checkerFor();
-      if (!checker.hasSubject) {
-        return {
-          kind: 'deny',
-          gate: 'relationship',
-          code: ErrorCode.FORBIDDEN,
-          reasons: ['the caller has no user account in this organisation'],
-          reason: 'NO_ACCOUNT',
-        };
-      }
-      const key: CheckKey = { resourceType, resourceId, permission };
-      if (await checker.check(key)) return ALLOW;
-      const reasons = [`no ${describe}`];
+      if (!checker.hasSubject) return NO_ACCOUNT;
+      if (await checker.check(resourceType, id, permission)) return ALLOW;
+      const reasons = [`no ${this.#describe(resourceType, id, permission)}`];
       if (this.options.explain && checker.subjectId) {
         reasons.push(
-          ...(await explainCheck(this.options.spicedb, { ...key, subjectId: checker.subjectId })),
+          ...(await explainCheck(this.options.spicedb, {
+            resourceType,
+            resourceId: this.objectIdOf(resourceType, id),
+            permission,
+            subjectId: checker.subjectId,
+          })),
         );
       }
       return deny('relationship', reasons);
     } catch (error) {
+      const check = this.#describe(resourceType, id, permission);
       if (error instanceof AuthzUnavailableError) {
-        this.options.logger.warn('relationship check unavailable', {
-          check: describe,
-          error: error.message,
-        });
+        this.options.logger.warn('relationship check unavailable', { check, error: error.message });
         return unavailable('relationship', [error.message]);
       }
       // Anything else is a bug: record it, then deny (never allow on error).
-      this.options.logger.error('relationship check failed', { check: describe, error });
+      this.options.logger.error('relationship check failed', { check, error });
       return {
         kind: 'deny',
         gate: 'relationship',
@@ -133,7 +157,7 @@ export class RequestAuthorizer {
     permission: string,
   ): Promise<T[]> {
     const decisions = await Promise.all(
-      items.map((item) => this.relationship(resourceType, idOf(item), permission)),
+      items.map((item) => Promise.resolve(this.relationship(resourceType, idOf(item), permission))),
     );
     // Fail closed: a list that cannot be checked is an error, never a partial or full list.
     const failed = decisions.find(
@@ -221,18 +245,20 @@ export class RequestAuthorizer {
     if (commits === this.#commitsSeen) return;
     this.#commitsSeen = commits;
     this.#checker = undefined;
+    this.#checkerReady = undefined;
     this.#caller = undefined;
   }
 
   /** The operation's checker (answers memoised; see #sinceLastCommit). */
   #checkerFor(): Promise<PermissionChecker> {
     this.#sinceLastCommit();
-    this.#checker ??= (async () => {
-      const data = this.#data;
-      const user = data ? await data.currentUser() : null;
-      return new PermissionChecker({
+    if (this.#checker) return this.#checker;
+    const data = this.#data;
+    const pending = (data ? data.currentUser() : Promise.resolve(null)).then((user) => {
+      const checker = new PermissionChecker({
         spicedb: this.options.spicedb,
         subjectId: user && data ? objectId(data.tenantId, user.id) : null,
+        tenantId: this.principal?.tenantId ?? '',
         tokens: (objects) =>
           data
             ? data.recordedWrites(objects)
@@ -246,7 +272,11 @@ export class RequestAuthorizer {
           : {}),
         ...(this.options.onRpc ? { onRpc: this.options.onRpc } : {}),
       });
-    })();
-    return this.#checker;
+      // Unless a commit reset the memo while the account was being read.
+      if (this.#checker === pending) this.#checkerReady = checker;
+      return checker;
+    });
+    this.#checker = pending;
+    return pending;
   }
 }

@@ -12,7 +12,7 @@ import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from '.
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
-import { denialError, deny, type Decision } from './AuthzError.js';
+import { ALLOW, denialError, deny, type Decision } from './AuthzError.js';
 import {
   ON_ORGANIZATION,
   readRequirements,
@@ -29,12 +29,12 @@ function valueAt(args: Record<string, unknown>, path: readonly string[]): unknow
   return value;
 }
 
-async function decidePermission(
+function decidePermission(
   req: PermissionRequirement,
   parent: unknown,
   args: Record<string, unknown>,
   ctx: GatehouseContext,
-): Promise<Decision> {
+): Decision | Promise<Decision> {
   const authz = ctx.authz;
   let id: unknown;
   switch (req.source.kind) {
@@ -83,14 +83,20 @@ function malformedId(
   return undefined;
 }
 
-/** Evaluates every requirement of a field; the first denial wins (all must allow). */
-export async function decideField(
+type FieldDecision = Decision & { onDeny?: string };
+
+/**
+ * Evaluates every requirement of a field; the first denial wins (all must allow).
+ * Synchronous when every answer is already known in this operation — the common case for
+ * the fields of a listed object — so most fields cost no promise here.
+ */
+export function decideField(
   req: FieldRequirements,
   parent: unknown,
   args: Record<string, unknown>,
   ctx: GatehouseContext,
-): Promise<Decision & { onDeny?: string }> {
-  if (req.public) return { kind: 'allow' };
+): FieldDecision | Promise<FieldDecision> {
+  if (req.public) return ALLOW;
   if (!ctx.principal) {
     return {
       kind: 'deny',
@@ -101,14 +107,43 @@ export async function decideField(
   }
   const scopes = ctx.authz.scopes(req.scopes);
   if (scopes.kind === 'deny') return scopes;
-  const decisions = await Promise.all(
-    req.permissions.map((p) => decidePermission(p, parent, args, ctx)),
-  );
+  const decisions: Array<Decision | Promise<Decision>> = [];
+  let waiting = false;
+  for (const p of req.permissions) {
+    const decision = decidePermission(p, parent, args, ctx);
+    waiting ||= decision instanceof Promise;
+    decisions.push(decision);
+  }
+  if (waiting) {
+    return Promise.all(decisions.map((d) => Promise.resolve(d))).then((settled) =>
+      afterPermissions(req, settled, parent, args, ctx),
+    );
+  }
+  return afterPermissions(req, decisions as Decision[], parent, args, ctx);
+}
+
+function afterPermissions(
+  req: FieldRequirements,
+  decisions: readonly Decision[],
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: GatehouseContext,
+): FieldDecision | Promise<FieldDecision> {
   const index = decisions.findIndex((d) => d.kind === 'deny');
   const denied = decisions[index];
   if (denied && denied.kind === 'deny')
     return { ...denied, onDeny: req.permissions[index]?.onDeny ?? 'NULL_WITH_ERROR' };
-  // Gate 3 only after gate 2 allowed: policies judge what relationships already permit.
+  if (req.policies.length === 0) return ALLOW;
+  return decidePolicies(req, parent, args, ctx);
+}
+
+/** Gate 3 only after gate 2 allowed: policies judge what relationships already permit. */
+async function decidePolicies(
+  req: FieldRequirements,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: GatehouseContext,
+): Promise<Decision> {
   for (const p of req.policies) {
     let target: { type: string; id: string } | { parent: unknown };
     if (p.target.kind === 'argument') {
@@ -126,11 +161,11 @@ export async function decideField(
     });
     if (decision.kind === 'deny') return decision;
   }
-  return { kind: 'allow' };
+  return ALLOW;
 }
 
 function toRuleResult(
-  decision: Decision & { onDeny?: string },
+  decision: FieldDecision,
   ctx: GatehouseContext,
   info: GraphQLResolveInfo,
 ): true | Error {
@@ -148,6 +183,23 @@ function toRuleResult(
   return error;
 }
 
+/** A rule that threw (a bug): logged, and a denial — never an allow. */
+function ruleFailed(
+  req: FieldRequirements,
+  error: unknown,
+  ctx: GatehouseContext,
+  info: GraphQLResolveInfo,
+): true | Error {
+  ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
+  const decision: Decision = {
+    kind: 'deny',
+    gate: 'relationship',
+    code: ErrorCode.AUTHZ_UNAVAILABLE,
+    reasons: ['internal error'],
+  };
+  return toRuleResult(decision, ctx, info);
+}
+
 export interface AuthorizedSchema {
   readonly schema: GraphQLSchema;
   readonly requirements: ReadonlyMap<string, FieldRequirements>;
@@ -160,28 +212,25 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
     const [typeName, fieldName] = req.coordinate.split('.') as [string, string];
     tree[typeName] ??= {};
     tree[typeName][fieldName] = rule(`authz:${req.coordinate}`, { cache: 'no_cache' })(
-      async (
+      (
         parent: unknown,
         args: Record<string, unknown>,
         ctx: GatehouseContext,
         info: GraphQLResolveInfo,
-      ) => {
+      ): true | Error | Promise<true | Error> => {
         try {
           const invalid = malformedId(req, args);
           if (invalid) return invalid;
-          return toRuleResult(await decideField(req, parent, args, ctx), ctx, info);
+          const decision = decideField(req, parent, args, ctx);
+          if (decision instanceof Promise) {
+            return decision.then(
+              (d) => toRuleResult(d, ctx, info),
+              (error: unknown) => ruleFailed(req, error, ctx, info),
+            );
+          }
+          return toRuleResult(decision, ctx, info);
         } catch (error) {
-          ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
-          return toRuleResult(
-            {
-              kind: 'deny',
-              gate: 'relationship',
-              code: ErrorCode.AUTHZ_UNAVAILABLE,
-              reasons: ['internal error'],
-            },
-            ctx,
-            info,
-          );
+          return ruleFailed(req, error, ctx, info);
         }
       },
     );

@@ -10,3 +10,8 @@ export function objectId(tenantId: string, id: string): string {
 export function organizationId(tenantId: string): string {
   return tenantId;
 }
+
+/** The SpiceDB id of the tenant's object `resourceType:id` (the organisation: the tenant). */
+export function tenantObjectId(tenantId: string, resourceType: string, id: string): string {
+  return resourceType === 'organization' ? organizationId(tenantId) : objectId(tenantId, id);
+}
