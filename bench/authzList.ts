@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the list-100 query (100 workflows × 3 protected fields, one of them
- * `@classified`, so 100 policy decisions) against four configurations of the same server —
+ * `@classified`, decided once per request by gate 3) against four configurations of the same server —
  * authorization on, on without gate 3 (no-policy), off, and naive (one CheckPermission per
  * field and row, as a graphql-shield rule calling SpiceDB directly would) — and prints
  * req/s, p50/p99 latency and SpiceDB RPCs per request; then the cost of one policy
@@ -208,7 +208,7 @@ const lines = [
     : []),
   ...(on && noPolicy
     ? [
-        `gate 3 on list-100 (100 classification decisions): p50 +${(on.p50 - noPolicy.p50).toFixed(1)} ms, throughput ${(((on.rps - noPolicy.rps) / noPolicy.rps) * 100).toFixed(1)}% vs no-policy`,
+        `gate 3 on list-100 (one @classified field): p50 +${(on.p50 - noPolicy.p50).toFixed(1)} ms, throughput ${(((on.rps - noPolicy.rps) / noPolicy.rps) * 100).toFixed(1)}% vs no-policy`,
       ]
     : []),
   '',

@@ -1,7 +1,7 @@
 /**
  * The cost of one gate-3 decision in Node: the compiled wasm (policies/policy.wasm)
  * evaluated through @open-policy-agent/opa-wasm with the inputs the server builds — the
- * classification decision every `@classified` field asks per object, and the approval
+ * classification decision a `@classified` field asks once per operation, and the approval
  * decision. Timed one call at a time (warm), reported as p50/p99 in microseconds.
  */
 import { PolicyEngine, type PolicyName } from '../src/authz/opa/PolicyEngine.js';
@@ -43,8 +43,7 @@ const CASES: ReadonlyArray<{ name: PolicyName; input: object }> = [
     input: {
       principal,
       action: 'read',
-      resource: { ...workflow, classification: 'confidential' },
-      args: {},
+      resource: { type: 'workflow', classification: 'confidential' },
       field: 'Workflow.amount',
       context,
     },

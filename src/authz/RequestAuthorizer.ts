@@ -42,6 +42,23 @@ export interface AuthorizerOptions {
   readonly policyData?: PolicyData;
 }
 
+/**
+ * What a policy judges: an object named by id (loaded as stored), the parent object, or
+ * the class of data of a field of resources of type `classOf` (no object).
+ */
+export type PolicyTarget =
+  | { readonly type: string; readonly id: string }
+  | { readonly parent: unknown }
+  | { readonly classOf: string };
+
+export interface PolicyContext {
+  readonly args: Record<string, unknown>;
+  /** The field's schema coordinate, e.g. `Workflow.amount`. */
+  readonly field: string;
+  readonly ip: string;
+  readonly requestId: string;
+}
+
 const NO_ACCOUNT: Decision = {
   kind: 'deny',
   gate: 'relationship',
@@ -168,37 +185,64 @@ export class RequestAuthorizer {
   }
 
   /**
-   * Gate 3: asks the compiled policy `decision` about `action` on an object of the caller's
-   * tenant — the one `target` names (loaded as stored) or the parent object itself — with
-   * the caller (from the database: id and organisation roles) and the request context.
+   * Gate 3: asks the compiled policy `decision` about `action` with the caller (from the
+   * database: id and organisation roles) and the request context, on
+   * - an object of the caller's tenant: the one `target` names (loaded as stored) or the
+   *   parent object itself (`@policy`);
+   * - or a field's class of data (`@classified`): `resource` is `{ type, classification }`,
+   *   no object, so the input — and the decision — is the same for every object the field
+   *   is read on; it is made once per operation (until a mutation commits) and then known
+   *   synchronously.
    * Anything missing — no engine, no account, no object — is a denial.
    */
-  async policy(
+  policy(
     requirement: { decision: PolicyName; action: string; classification?: string | undefined },
-    target: { type: string; id: string } | { parent: unknown },
-    context: { args: Record<string, unknown>; field: string; ip: string; requestId: string },
-  ): Promise<Decision> {
+    target: PolicyTarget,
+    context: PolicyContext,
+  ): Decision | Promise<Decision> {
     if (this.options.benchmark === 'off' || this.options.benchmark === 'no-policy') return ALLOW;
+    if (!('classOf' in target)) return this.#evaluate(requirement, target, context);
+    this.#sinceLastCommit();
+    const known = this.#fieldDecisions.get(context.field);
+    if (known) return known;
+    const pending = this.#evaluate(requirement, target, context).then((decision) => {
+      if (this.#fieldDecisions.get(context.field) === pending) {
+        this.#fieldDecisions.set(context.field, decision);
+      }
+      return decision;
+    });
+    this.#fieldDecisions.set(context.field, pending);
+    return pending;
+  }
+
+  /** `@classified` decisions of this operation, by field coordinate. */
+  readonly #fieldDecisions = new Map<string, Decision | Promise<Decision>>();
+
+  async #evaluate(
+    requirement: { decision: PolicyName; action: string; classification?: string | undefined },
+    target: PolicyTarget,
+    context: PolicyContext,
+  ): Promise<Decision> {
     const engine = this.options.policies;
     const data = this.#data;
     if (!engine || !data) return deny('policy', ['no policy engine or account']);
-    const [caller, stored] = await Promise.all([
+    const [caller, resource] = await Promise.all([
       this.#policyCaller(data),
-      'parent' in target ? storedForm(target.parent) : data.policyResource(target.type, target.id),
+      'classOf' in target
+        ? { type: target.classOf, classification: requirement.classification }
+        : 'parent' in target
+          ? storedForm(target.parent)
+          : data.policyResource(target.type, target.id),
     ]);
     if (caller === 'unavailable') {
       return unavailable('policy', ['policy data could not be loaded']);
     }
-    if (!caller || !stored) return deny('policy', ['no such object or account']);
-    const resource =
-      requirement.classification === undefined
-        ? stored
-        : { ...stored, classification: requirement.classification };
+    if (!caller || !resource) return deny('policy', ['no such object or account']);
     const result = engine.evaluate(requirement.decision, {
       principal: caller,
       action: requirement.action,
       resource,
-      args: context.args,
+      ...('classOf' in target ? {} : { args: context.args }),
       field: context.field,
       context: { time: new Date().toISOString(), ip: context.ip, requestId: context.requestId },
     });
@@ -247,6 +291,7 @@ export class RequestAuthorizer {
     this.#checker = undefined;
     this.#checkerReady = undefined;
     this.#caller = undefined;
+    this.#fieldDecisions.clear();
   }
 
   /** The operation's checker (answers memoised; see #sinceLastCommit). */

@@ -13,6 +13,7 @@ import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import { ALLOW, denialError, deny, type Decision } from './AuthzError.js';
+import type { PolicyTarget } from './RequestAuthorizer.js';
 import {
   ON_ORGANIZATION,
   readRequirements,
@@ -137,28 +138,40 @@ function afterPermissions(
   return decidePolicies(req, parent, args, ctx);
 }
 
-/** Gate 3 only after gate 2 allowed: policies judge what relationships already permit. */
-async function decidePolicies(
+/**
+ * Gate 3 only after gate 2 allowed: policies judge what relationships already permit.
+ * Synchronous while the decisions are known (a `@classified` field after its first object).
+ */
+function decidePolicies(
   req: FieldRequirements,
   parent: unknown,
   args: Record<string, unknown>,
   ctx: GatehouseContext,
-): Promise<Decision> {
-  for (const p of req.policies) {
-    let target: { type: string; id: string } | { parent: unknown };
+  from = 0,
+): Decision | Promise<Decision> {
+  for (let i = from; i < req.policies.length; i++) {
+    const p = req.policies[i]!;
+    let target: PolicyTarget;
     if (p.target.kind === 'argument') {
       const id = args[p.target.argument];
       if (typeof id !== 'string') return deny('policy', ['no object id']);
       target = { type: p.target.resourceType, id: id.toLowerCase() };
+    } else if (p.target.kind === 'class') {
+      target = { classOf: p.target.resourceType };
     } else {
       target = { parent };
     }
-    const decision = await ctx.authz.policy(p, target, {
+    const decision = ctx.authz.policy(p, target, {
       args,
       field: req.coordinate,
       ip: ctx.clientIp,
       requestId: ctx.requestId,
     });
+    if (decision instanceof Promise) {
+      return decision.then((d) =>
+        d.kind === 'deny' ? d : decidePolicies(req, parent, args, ctx, i + 1),
+      );
+    }
     if (decision.kind === 'deny') return decision;
   }
   return ALLOW;

@@ -44,12 +44,14 @@ export interface PolicyRequirement {
   readonly decision: PolicyName;
   readonly action: string;
   /**
-   * The object judged: the one an argument names (loaded as stored; `resourceType` is a key
-   * of RequestData.policyResource), or the parent object the field belongs to.
+   * What is judged: the object an argument names (loaded as stored; `resourceType` is a key
+   * of RequestData.policyResource), the parent object the field belongs to, or (for
+   * `@classified`) the field's class of data on objects of `resourceType` — no object.
    */
   readonly target:
     | { readonly kind: 'argument'; readonly argument: string; readonly resourceType: string }
-    | { readonly kind: 'parent' };
+    | { readonly kind: 'parent' }
+    | { readonly kind: 'class'; readonly resourceType: string };
   /** From `@classified`: the field's level, given to the policy as `resource.classification`. */
   readonly classification?: string;
 }
@@ -234,7 +236,9 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
       if (isPublic && (authenticated || scopes.length > 0 || permissions.length > 0)) {
         problems.push(`${coordinate}: @public cannot be combined with other access directives`);
       }
-      const policies = readPolicies(schema, field, coordinate, rootTypes.has(type), problems);
+      const policies = readPolicies(schema, field, coordinate, rootTypes.has(type), problems, {
+        classOf: resource?.type ?? type.name,
+      });
       result.set(coordinate, {
         coordinate,
         public: isPublic,
@@ -255,6 +259,8 @@ function readPolicies(
   coordinate: string,
   isRoot: boolean,
   problems: string[],
+  /** `resource.type` of a `@classified` decision: the type's @resource, else its name. */
+  { classOf }: { classOf: string },
 ): PolicyRequirement[] {
   const policies: PolicyRequirement[] = [];
   const policy = first(schema, field, 'policy');
@@ -270,7 +276,7 @@ function readPolicies(
       policies.push({
         decision: CLASSIFICATION_DECISION,
         action: 'read',
-        target: { kind: 'parent' },
+        target: { kind: 'class', resourceType: classOf },
         classification: String(classified['level']).toLowerCase(),
       });
     }

@@ -261,3 +261,117 @@ describe('gate 3 directives', () => {
     expect(decision).toMatchObject({ kind: 'deny', gate: 'policy', code: 'AUTHZ_UNAVAILABLE' });
   });
 });
+
+describe('@classified: one decision per field and operation, about the data class', () => {
+  const classified = applyAuthorization(
+    makeExecutableSchema({
+      typeDefs: [
+        directives,
+        /* GraphQL */ `
+          type Thing @resource(type: "thing") @authenticated {
+            id: ID!
+            label: String @classified(level: CONFIDENTIAL)
+            secret: String @classified(level: RESTRICTED)
+          }
+          type Query {
+            things: [Thing!]! @authenticated
+          }
+        `,
+      ],
+      resolvers: {
+        Query: {
+          things: () => ['a', 'b', 'c'].map((id) => ({ id, label: `l-${id}`, secret: `s-${id}` })),
+        },
+      },
+    }),
+  ).schema;
+
+  async function setup(amr: string[]) {
+    const engine = await PolicyEngine.loadFile();
+    const inputs: unknown[] = [];
+    const evaluate = engine.evaluate.bind(engine);
+    engine.evaluate = (name, input) => {
+      inputs.push(input);
+      return evaluate(name, input);
+    };
+    let commits = 0;
+    const account = {
+      tenantId: principal.tenantId,
+      currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
+      policySettings: () => Promise.resolve(null),
+      get commits() {
+        return commits;
+      },
+    } as unknown as RequestData;
+    const logger = createLogger('silent');
+    const caller = { ...principal, amr };
+    const authz = new RequestAuthorizer(caller, account, {
+      spicedb: scriptedSpiceDb({}),
+      deadlineMs: 1_000,
+      explain: false,
+      logger,
+      policies: engine,
+      policyData: new PolicyData(engine, { ttlMs: 0 }),
+    });
+    const context = {
+      requestId: 'r',
+      clientIp: '127.0.0.1',
+      principal: caller,
+      data: account,
+      logger,
+      secrets: new SecretBox([{ id: 'test', key: new Uint8Array(32) }]),
+      policyData: new PolicyData(engine, { ttlMs: 0 }),
+      authz,
+    } as GatehouseContext;
+    return { inputs, authz, context, commit: () => void (commits += 1) };
+  }
+
+  it('decides a classified field once for a whole list, without the row in the input', async () => {
+    const { inputs, context } = await setup(['pwd']);
+    const server = new ApolloServer<GatehouseContext>({ schema: classified });
+    const response = await server.executeOperation(
+      { query: '{ things { id label secret } }' },
+      { contextValue: context },
+    );
+    if (response.body.kind !== 'single') throw new Error('expected a single result');
+    const r = response.body.singleResult;
+    expect(r.data).toEqual({
+      things: ['a', 'b', 'c'].map((id) => ({ id, label: `l-${id}`, secret: null })),
+    });
+    expect(codes(r)).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    expect(r.errors?.map((e) => e.extensions?.['gate'])).toEqual(['policy', 'policy', 'policy']);
+    // One evaluation per classified field, not per row; the input names no object.
+    expect(inputs).toHaveLength(2);
+    for (const input of inputs) {
+      expect(input).toMatchObject({ action: 'read', principal: { userId: 'u', amr: ['pwd'] } });
+      expect(Object.keys((input as { resource: object }).resource).sort()).toEqual([
+        'classification',
+        'type',
+      ]);
+      expect(JSON.stringify(input)).not.toMatch(/l-a|s-a/);
+    }
+    expect(inputs.map((i) => (i as { resource: unknown }).resource)).toEqual([
+      { type: 'thing', classification: 'confidential' },
+      { type: 'thing', classification: 'restricted' },
+    ]);
+  });
+
+  it('decides again after a mutation commits in the same operation', async () => {
+    const { inputs, authz, commit } = await setup(['otp']);
+    const requirement = {
+      decision: 'gatehouse/classification/decision' as const,
+      action: 'read',
+      classification: 'restricted',
+    };
+    const context = { args: {}, field: 'Thing.secret', ip: '127.0.0.1', requestId: 'r' };
+    expect(await authz.policy(requirement, { classOf: 'thing' }, context)).toEqual({
+      kind: 'allow',
+    });
+    // Known now: answered without a promise or another evaluation.
+    expect(authz.policy(requirement, { classOf: 'thing' }, context)).toEqual({ kind: 'allow' });
+    expect(inputs).toHaveLength(1);
+    commit();
+    await authz.policy(requirement, { classOf: 'thing' }, context);
+    expect(inputs).toHaveLength(2);
+  });
+});
