@@ -58,11 +58,6 @@ function keyOf(k: CheckKey): string {
   return `${k.resourceType}:${k.resourceId}#${k.permission}`;
 }
 
-function settle(answer: boolean | Error): boolean {
-  if (answer instanceof Error) throw answer;
-  return answer;
-}
-
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -80,17 +75,20 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** A check of the operation: its answer once known, and the promise callers wait on. */
+/** A check of the operation: its answer once known, or why it has none. */
 interface Memo {
-  readonly promise: Promise<boolean>;
-  /** Set when SpiceDB (or the shared cache) answered; errors are never settled here. */
+  readonly key: CheckKey;
+  /** Settles (never rejects) when the batch carrying this check has been answered. */
+  readonly done: Promise<void>;
   answer: boolean | undefined;
+  error: Error | undefined;
 }
 
-interface Queued {
-  readonly key: CheckKey;
-  readonly resolve: (allowed: boolean) => void;
-  readonly reject: (error: Error) => void;
+/** The checks collected for the next CheckBulkPermissions, and its completion. */
+interface Pending {
+  readonly memos: Memo[];
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
 }
 
 /** Largest CheckBulkPermissions sent (SpiceDB's default limit is 10,000 items). */
@@ -104,11 +102,18 @@ function afterPromiseJobs(flush: () => void): void {
   void Promise.resolve().then(() => process.nextTick(flush));
 }
 
+function answerOf(memo: Memo): boolean {
+  if (memo.answer === undefined) {
+    throw memo.error ?? new AuthzUnavailableError('SpiceDB gave no answer');
+  }
+  return memo.answer;
+}
+
 export class PermissionChecker {
   readonly #options: PermissionCheckerOptions;
   /** The operation's checks by resource type → permission → object id. */
   readonly #memo = new Map<string, Map<string, Map<string, Memo>>>();
-  #queue: Queued[] = [];
+  #pending: Pending | undefined;
 
   constructor(options: PermissionCheckerOptions) {
     this.#options = options;
@@ -139,28 +144,77 @@ export class PermissionChecker {
    */
   check(resourceType: string, id: string, permission: string): Promise<boolean> {
     if (this.#options.subjectId === null) return Promise.resolve(false);
-    if (this.#options.naive)
-      return this.#checkOne(this.#keyOf(resourceType, id, permission)).then(settle);
+    if (this.#options.naive) {
+      return this.#checkOne(this.#keyOf(resourceType, id, permission)).then((answer) => {
+        if (answer instanceof Error) throw answer;
+        return answer;
+      });
+    }
+    const memo = this.#memoOf(resourceType, id, permission);
+    if (memo.answer !== undefined) return Promise.resolve(memo.answer);
+    return memo.done.then(() => answerOf(memo));
+  }
+
+  /**
+   * Asks every permission in `permissions` on every object of `ids` (one batch with
+   * whatever else this tick asks) and settles when all are answered; read the answers with
+   * `peek` — undefined then means SpiceDB could not answer (fail closed). Lists use it to
+   * check a page, and what its selected fields will need, at once.
+   */
+  async checkAll(
+    resourceType: string,
+    ids: readonly string[],
+    permissions: readonly string[],
+  ): Promise<void> {
+    if (this.#options.subjectId === null) return;
+    if (this.#options.naive) throw new Error('checkAll: not for the naive baseline');
+    const waitFor = new Set<Promise<void>>();
+    for (const permission of permissions) {
+      for (const id of ids) {
+        const memo = this.#memoOf(resourceType, id, permission);
+        if (memo.answer === undefined && memo.error === undefined) waitFor.add(memo.done);
+      }
+    }
+    await Promise.all(waitFor);
+  }
+
+  #memoOf(resourceType: string, id: string, permission: string): Memo {
     let byPermission = this.#memo.get(resourceType);
-    if (!byPermission)
-      this.#memo.set(resourceType, (byPermission = new Map<string, Map<string, Memo>>()));
+    if (!byPermission) {
+      byPermission = new Map<string, Map<string, Memo>>();
+      this.#memo.set(resourceType, byPermission);
+    }
     let byId = byPermission.get(permission);
-    if (!byId) byPermission.set(permission, (byId = new Map<string, Memo>()));
-    const known = byId.get(id);
-    if (known) return known.promise;
-    const key = this.#keyOf(resourceType, id, permission);
-    let queued!: Queued;
-    const promise = new Promise<boolean>((resolve, reject) => {
-      queued = { key, resolve, reject };
+    if (!byId) {
+      byId = new Map<string, Memo>();
+      byPermission.set(permission, byId);
+    }
+    let memo = byId.get(id);
+    if (!memo) {
+      const pending = this.#pendingBatch();
+      memo = {
+        key: this.#keyOf(resourceType, id, permission),
+        done: pending.done,
+        answer: undefined,
+        error: undefined,
+      };
+      pending.memos.push(memo);
+      byId.set(id, memo);
+    }
+    return memo;
+  }
+
+  #pendingBatch(): Pending {
+    if (this.#pending) return this.#pending;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const pending: Pending = { memos: [], done, resolve };
+    this.#pending = pending;
+    afterPromiseJobs(() => {
+      this.#pending = undefined;
+      void this.#flush(pending);
     });
-    const memo: Memo = { promise, answer: undefined };
-    byId.set(id, memo);
-    void promise.then(
-      (allowed) => void (memo.answer = allowed),
-      () => undefined,
-    );
-    if (this.#queue.push(queued) === 1) afterPromiseJobs(() => this.#flush());
-    return promise;
+    return pending;
   }
 
   #keyOf(resourceType: string, id: string, permission: string): CheckKey {
@@ -171,25 +225,30 @@ export class PermissionChecker {
     };
   }
 
-  #flush(): void {
-    const queue = this.#queue;
-    this.#queue = [];
-    for (let start = 0; start < queue.length; start += MAX_BATCH) {
-      const batch = queue.slice(start, start + MAX_BATCH);
-      this.#checkBulk(batch.map((q) => q.key)).then(
-        (answers) => {
-          for (const [i, q] of batch.entries()) {
-            const answer = answers[i];
-            if (typeof answer === 'boolean') q.resolve(answer);
-            else q.reject(answer ?? new AuthzUnavailableError('missing result'));
-          }
-        },
-        (error: unknown) => {
-          const reason = error instanceof Error ? error : new Error(String(error));
-          for (const q of batch) q.reject(reason);
-        },
+  /** Sends the collected checks (in batches of at most MAX_BATCH) and records the answers. */
+  async #flush(pending: Pending): Promise<void> {
+    const { memos } = pending;
+    const batches: Array<Promise<void>> = [];
+    for (let start = 0; start < memos.length; start += MAX_BATCH) {
+      const batch = memos.slice(start, start + MAX_BATCH);
+      batches.push(
+        this.#checkBulk(batch.map((m) => m.key)).then(
+          (answers) => {
+            for (const [i, memo] of batch.entries()) {
+              const answer = answers[i];
+              if (typeof answer === 'boolean') memo.answer = answer;
+              else memo.error = answer ?? new AuthzUnavailableError('missing result');
+            }
+          },
+          (error: unknown) => {
+            const reason = error instanceof Error ? error : new Error(String(error));
+            for (const memo of batch) memo.error = reason;
+          },
+        ),
       );
     }
+    await Promise.all(batches);
+    pending.resolve();
   }
 
   /** Benchmark baseline: a plain CheckPermission for one key. */

@@ -14,6 +14,7 @@ import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import { ALLOW, denialError, deny, type Decision } from './AuthzError.js';
 import type { PolicyTarget } from './RequestAuthorizer.js';
+import { indexParentPermissions } from './selectedPermissions.js';
 import {
   ON_ORGANIZATION,
   readRequirements,
@@ -278,5 +279,6 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
       };
     },
   });
+  indexParentPermissions(withSubscribe, requirements);
   return { schema: withSubscribe, requirements };
 }

@@ -10,11 +10,12 @@ import {
 import { CREDENTIAL_COLUMNS } from '../models.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
+import { selectedPermissions } from '../../authz/selectedPermissions.js';
 import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
 
 export const credentialResolvers: Resolvers = {
   Query: {
-    credentials: async (_parent, args, ctx) => {
+    credentials: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
       const first = requirePageSize(args.first);
       const user = await data.currentUser();
@@ -31,7 +32,13 @@ export const credentialResolvers: Resolvers = {
         select: CREDENTIAL_COLUMNS,
       });
       const page = await checkedPage(rows, first, (p) =>
-        ctx.authz.filter(p, 'credential', (c) => c.id, 'view'),
+        ctx.authz.filter(
+          p,
+          'credential',
+          (c) => c.id,
+          'view',
+          selectedPermissions(info, 'credential'),
+        ),
       );
       return { ...page, where };
     },

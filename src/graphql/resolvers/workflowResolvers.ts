@@ -12,10 +12,11 @@ import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } f
 import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
+import { selectedPermissions } from '../../authz/selectedPermissions.js';
 
 export const workflowResolvers: Resolvers = {
   Query: {
-    workflows: async (_parent, args, ctx) => {
+    workflows: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
       const first = requirePageSize(args.first);
       const user = await data.currentUser();
@@ -36,7 +37,7 @@ export const workflowResolvers: Resolvers = {
       });
       // One bulk check for the page; the per-field checks below then hit its memo.
       const page = await checkedPage(rows, first, (p) =>
-        ctx.authz.filter(p, 'workflow', (w) => w.id, 'view'),
+        ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', selectedPermissions(info, 'workflow')),
       );
       return { ...page, where };
     },
