@@ -31,9 +31,10 @@ export interface RecordedWrites {
   readonly writtenAt: ReadonlyMap<string, number>;
 }
 
+/** What was recorded about the objects of a batch: from the database, or known in process. */
 export type TokenLookup = (
   objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
-) => Promise<RecordedWrites>;
+) => RecordedWrites | Promise<RecordedWrites>;
 
 export interface PermissionCheckerOptions {
   readonly spicedb: SpiceDbConnection;
@@ -276,7 +277,8 @@ export class PermissionChecker {
 
   async #checkBulk(keys: readonly CheckKey[]): Promise<Array<boolean | Error>> {
     if (this.#options.naive) return Promise.all(keys.map((k) => this.#checkOne(k)));
-    const { token, writtenAt } = await this.#options.tokens(keys);
+    const recorded = this.#options.tokens(keys);
+    const { token, writtenAt } = recorded instanceof Promise ? await recorded : recorded;
     const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
     const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
     let misses = [...keys.keys()];
@@ -286,7 +288,8 @@ export class PermissionChecker {
       misses = [];
       for (const [i, k] of keys.entries()) {
         const key = this.#cacheKey(k);
-        const written = writtenAt.get(`${k.resourceType}:${k.resourceId}`);
+        const written =
+          writtenAt.size === 0 ? undefined : writtenAt.get(`${k.resourceType}:${k.resourceId}`);
         const hit = cache.get(key, now, written);
         const flight = hit ? undefined : cache.inFlight(key, written);
         if (hit) results[i] = hit.allowed;

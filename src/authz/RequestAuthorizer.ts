@@ -18,7 +18,7 @@ import {
 } from './AuthzError.js';
 import type { DecisionCache } from './DecisionCache.js';
 import { objectId, tenantObjectId } from './objectIds.js';
-import { PermissionChecker } from './PermissionChecker.js';
+import { PermissionChecker, type RecordedWrites } from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
 import type { PolicyEngine, PolicyName } from './opa/PolicyEngine.js';
 import type { PolicyData } from './opa/PolicyData.js';
@@ -36,6 +36,13 @@ export interface AuthorizerOptions {
   readonly benchmark?: 'off' | 'naive' | 'no-policy';
   /** Decisions shared across requests. */
   readonly cache?: DecisionCache;
+  /**
+   * Writes known in this process, when it is SpiceDB's only writer (the embedded SpiceDB:
+   * one instance per database). Replaces the per-operation lookup of recorded writes in
+   * the database: checks ask for data at least as fresh as the newest write, and the
+   * decision cache is cleared by every write (so no per-object write times are needed).
+   */
+  readonly localWrites?: () => RecordedWrites;
   /** Gate 3; without it every @policy field is denied. */
   readonly policies?: PolicyEngine;
   /** Keeps the engine's per-tenant policy data (from the database) fresh. */
@@ -58,6 +65,8 @@ export interface PolicyContext {
   readonly ip: string;
   readonly requestId: string;
 }
+
+const NOTHING_RECORDED: RecordedWrites = { token: undefined, writtenAt: new Map() };
 
 const NO_ACCOUNT: Decision = {
   kind: 'deny',
@@ -362,10 +371,9 @@ export class RequestAuthorizer {
         spicedb: this.options.spicedb,
         subjectId: user && data ? objectId(data.tenantId, user.id) : null,
         tenantId: this.principal?.tenantId ?? '',
-        tokens: (objects) =>
-          data
-            ? data.recordedWrites(objects)
-            : Promise.resolve({ token: undefined, writtenAt: new Map() }),
+        tokens:
+          this.options.localWrites ??
+          ((objects) => (data ? data.recordedWrites(objects) : NOTHING_RECORDED)),
         deadlineMs: this.options.deadlineMs,
         naive: this.options.benchmark === 'naive',
         // The 'no-policy' baseline differs from 'on' in gate 3 only, so it keeps the cache.

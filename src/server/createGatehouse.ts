@@ -193,6 +193,13 @@ export async function createGatehouse(
   const spice = spicedb;
   if (config.authz.watchPolicies) policySource.watch();
   const metrics: GatehouseMetrics = { spicedbRpcs: 0, checkedItems: 0 };
+  // The embedded SpiceDB has one writer, this relay (one instance per database): what it
+  // wrote is known here, so no request looks recorded writes up in the database.
+  const noWriteTimes = new Map<string, number>();
+  const localWrites =
+    spice.kind === 'embedded'
+      ? () => ({ token: relay.latestToken, writtenAt: noWriteTimes })
+      : undefined;
 
   /** Builds the per-operation context for an authenticated or anonymous caller. */
   const contextFor = (
@@ -222,6 +229,7 @@ export async function createGatehouse(
       deadlineMs: config.authz.deadlineMs,
       explain: config.authz.explain,
       cache: decisions,
+      ...(localWrites ? { localWrites } : {}),
       policies,
       policyData,
       logger,

@@ -290,6 +290,7 @@ describe('consistency of the relationship outbox', () => {
 
   it('lets the creator read a new workflow at once (in the payload and the next request)', async () => {
     const token = await tokenFor(server, tenant, 1);
+    const tokenBefore = server.gatehouse.relay.latestToken;
     const created = await server.gql<{ createWorkflow: { id: string; amount: string } }>(
       CREATE,
       { name: 'fresh' },
@@ -302,6 +303,18 @@ describe('consistency of the relationship outbox', () => {
       data: {
         workflow: { id: created.body.data!.createWorkflow.id, name: 'fresh', amount: '42.00' },
       },
+    });
+    // The embedded SpiceDB's only writer is this server's relay: checks ask for data at
+    // least as fresh as its newest write (no per-request lookup in the database).
+    const written = server.gatehouse.relay.latestToken;
+    expect(written).toBeDefined();
+    expect(written).not.toBe(tokenBefore);
+    const check = spicedb.lastRequest.get('checkBulkPermissions') as {
+      consistency: { requirement: { oneofKind: string; atLeastAsFresh?: { token: string } } };
+    };
+    expect(check.consistency.requirement).toEqual({
+      oneofKind: 'atLeastAsFresh',
+      atLeastAsFresh: { token: written },
     });
   });
 

@@ -2,7 +2,7 @@
  * A real embedded SpiceDB behind a switch, to prove that Gatehouse fails closed: `down`
  * makes every call fail as an unreachable server does (gRPC Unavailable), `stalled` makes
  * every call hang (as a partitioned server does), `up` passes calls to the real SpiceDB.
- * Calls are counted per method.
+ * Calls are counted per method, and the last request of each is kept.
  */
 import {
   connectSpiceDb,
@@ -20,6 +20,8 @@ export interface FaultySpiceDb {
   /** Fail only relationship writes (the outbox relay), while checks still work. */
   failWrites: boolean;
   readonly calls: Map<string, number>;
+  /** The last request of each method. */
+  readonly lastRequest: Map<string, unknown>;
 }
 
 export async function faultySpiceDb(): Promise<FaultySpiceDb> {
@@ -29,6 +31,7 @@ export async function faultySpiceDb(): Promise<FaultySpiceDb> {
     mode: 'up',
     failWrites: false,
     calls: new Map(),
+    lastRequest: new Map(),
     connection: undefined as unknown as SpiceDbConnection,
   };
   const wrap = (client: SpiceDbPromiseClient): SpiceDbPromiseClient =>
@@ -38,6 +41,7 @@ export async function faultySpiceDb(): Promise<FaultySpiceDb> {
         if (typeof value !== 'function' || typeof prop !== 'string') return value;
         return (...args: unknown[]) => {
           state.calls.set(prop, (state.calls.get(prop) ?? 0) + 1);
+          state.lastRequest.set(prop, args[0]);
           if (state.mode === 'down' || (state.failWrites && prop === 'writeRelationships')) {
             return Promise.reject(
               Object.assign(new Error('rpc error: code = Unavailable desc = connection refused'), {

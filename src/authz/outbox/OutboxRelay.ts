@@ -145,9 +145,19 @@ export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #latestToken: string | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
+  }
+
+  /**
+   * The ZedToken of the newest write this relay made to SpiceDB (undefined before the
+   * first). With the embedded SpiceDB this relay is its only writer (one instance per
+   * database), so a check at least as fresh as this token sees every relationship written.
+   */
+  get latestToken(): string | undefined {
+    return this.#latestToken;
   }
 
   start(): void {
@@ -226,6 +236,7 @@ export class OutboxRelay {
         ...deadlineArgs(this.#options.deadlineMs),
       );
       token = response.writtenAt?.token ?? token;
+      if (token !== undefined) this.#latestToken = token;
     }
     return token;
   }
