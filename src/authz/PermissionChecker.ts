@@ -55,10 +55,6 @@ export interface PermissionCheckerOptions {
   readonly cache?: DecisionCache;
 }
 
-function keyOf(k: CheckKey): string {
-  return `${k.resourceType}:${k.resourceId}#${k.permission}`;
-}
-
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -280,6 +276,7 @@ export class PermissionChecker {
     const recorded = this.#options.tokens(keys);
     const { token, writtenAt } = recorded instanceof Promise ? await recorded : recorded;
     const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
+    const subject = this.#options.subjectId ?? '';
     const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
     let misses = [...keys.keys()];
     const shared: Array<Promise<void>> = [];
@@ -287,11 +284,10 @@ export class PermissionChecker {
       const now = Date.now();
       misses = [];
       for (const [i, k] of keys.entries()) {
-        const key = this.#cacheKey(k);
         const written =
           writtenAt.size === 0 ? undefined : writtenAt.get(`${k.resourceType}:${k.resourceId}`);
-        const hit = cache.get(key, now, written);
-        const flight = hit ? undefined : cache.inFlight(key, written);
+        const hit = cache.get(subject, k, now, written);
+        const flight = hit ? undefined : cache.inFlight(subject, k, written);
         if (hit) results[i] = hit.allowed;
         else if (flight) shared.push(flight.then((answer) => void (results[i] = answer)));
         else misses.push(i);
@@ -307,7 +303,8 @@ export class PermissionChecker {
       if (cache) {
         for (const [j, i] of misses.entries()) {
           cache.fly(
-            this.#cacheKey(keys[i]!),
+            subject,
+            keys[i]!,
             asked.then((answers) => answers[j]!),
             sentAt,
           );
@@ -318,15 +315,11 @@ export class PermissionChecker {
         const answer = answers[j]!;
         results[i] = answer;
         if (cache && typeof answer === 'boolean')
-          cache.set(this.#cacheKey(keys[i]!), answer, sentAt, generation);
+          cache.set(subject, keys[i]!, answer, sentAt, generation);
       }
     }
     await Promise.all(shared);
     return results as Array<boolean | Error>;
-  }
-
-  #cacheKey(k: CheckKey): string {
-    return `${this.#options.subjectId ?? ''}|${keyOf(k)}`;
   }
 
   /** One CheckBulkPermissions for `keys`. */
