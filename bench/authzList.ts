@@ -178,20 +178,48 @@ async function measure(mode: Mode): Promise<Result> {
   }
 }
 
-const results: Result[] = [];
-for (const mode of MODES) {
-  process.stderr.write(`measuring authorization ${mode} for ${SECONDS}s…\n`);
-  results.push(await measure(mode));
+/**
+ * The machine's speed drifts between runs (±15% and more here), so the fast configurations
+ * are measured BENCH_ROUNDS times (default 3), interleaved — off, no-policy, on, then
+ * again — and each is reported by its median run; ratios are taken within a round (the
+ * same machine state) and their median reported. The naive baseline runs once.
+ */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? '3'));
+const runs = new Map<Mode, Result[]>();
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const mode of MODES) {
+    if (mode === 'naive' && round > 1) continue;
+    process.stderr.write(`round ${round}/${ROUNDS}: authorization ${mode} for ${SECONDS}s…\n`);
+    const result = await measure(mode);
+    runs.set(mode, [...(runs.get(mode) ?? []), result]);
+  }
+}
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+/** The run with the median throughput (for an even count, the slower of the middle two). */
+const results: Result[] = MODES.flatMap((mode) => {
+  const list = [...(runs.get(mode) ?? [])].sort((a, b) => a.rps - b.rps);
+  const chosen = list[Math.floor((list.length - 1) / 2)];
+  return chosen ? [chosen] : [];
+});
+/** `a` / `b` throughput per round, in percent. */
+function roundRatios(a: Mode, b: Mode): number[] {
+  const as = runs.get(a) ?? [];
+  const bs = runs.get(b) ?? [];
+  return as.slice(0, bs.length).map((r, i) => (r.rps / bs[i]!.rps) * 100);
 }
 const byMode = (mode: Mode) => results.find((r) => r.mode === mode);
-const off = byMode('off');
 const on = byMode('on');
 const naive = byMode('naive');
 const noPolicy = byMode('no-policy');
+const onOff = roundRatios('on', 'off');
 process.stderr.write('measuring one policy evaluation…\n');
 const evaluations = await measurePolicyEvaluation();
 const lines = [
-  `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
+  `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, ${ROUNDS} round(s) (median shown), database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
   '',
   '| authorization | req/s | p50 ms | p99 ms | server CPU ms / request | SpiceDB RPCs: first request / repeat | errors |',
   '|---|---:|---:|---:|---:|---:|---:|',
@@ -200,8 +228,10 @@ const lines = [
       `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.cpuMs.toFixed(2)} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.errors} |`,
   ),
   '',
-  ...(on && off
-    ? [`on / off throughput: ${((on.rps / off.rps) * 100).toFixed(0)}% (target ≥ 70%)`]
+  ...(onOff.length > 0
+    ? [
+        `on / off throughput: ${median(onOff).toFixed(0)}% (target ≥ 70%; median of the rounds: ${onOff.map((r) => `${r.toFixed(0)}%`).join(', ')})`,
+      ]
     : []),
   ...(on && naive
     ? [`on / naive throughput: ${(on.rps / naive.rps).toFixed(1)}× (target ≥ 5×)`]
