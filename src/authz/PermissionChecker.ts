@@ -2,12 +2,15 @@
  * Per-operation relationship checks (gate 2). Every check made while one execution level
  * resolves is collected and sent as ONE CheckBulkPermissions, deduplicated by (object,
  * permission) — several fields sharing a permission cost one item. Answers are memoised
- * for the operation, and once known can be read without waiting (`peek`), so a field whose
- * checks were already answered is decided synchronously. Fail closed: CONDITIONAL_PERMISSION is a denial;
- * an RPC error, a per-item error or a missed deadline rejects with AuthzUnavailableError.
+ * for the operation and, once known, read without waiting (`peek`), so a field whose checks
+ * were already answered is decided synchronously.
  *
- * Consistency: if any object in the batch has a recorded ZedToken (written by the outbox
- * relay), the request asks for data at least as fresh as the newest one; otherwise
+ * Fail closed: CONDITIONAL_PERMISSION is a denial; an RPC error, a per-item error or a
+ * missed deadline rejects with AuthzUnavailableError.
+ *
+ * Consistency: the batch asks for data at least as fresh as the newest recorded write
+ * among its objects (`tokens`: looked up in the database, or — with the embedded SpiceDB,
+ * whose only writer is this process's relay — its newest write); with none recorded,
  * SpiceDB may answer from its cache (minimize_latency).
  */
 import { v1 } from '@authzed/authzed-node';
