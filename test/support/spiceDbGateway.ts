@@ -40,7 +40,7 @@ const SERVICES = [
 ];
 
 export interface SpiceDbGateway {
-  /** `127.0.0.1:<port>` for SPICEDB_ENDPOINT. */
+  /** `<host>:<port>` for SPICEDB_ENDPOINT. */
   readonly endpoint: string;
   /** The engine behind the gateway (for assertions). */
   readonly engine: SpiceDbConnection;
@@ -91,7 +91,25 @@ function statusError(error: unknown): grpc.ServiceError {
   });
 }
 
-export async function startSpiceDbGateway(presharedKey: string): Promise<SpiceDbGateway> {
+export interface GatewayOptions {
+  /** Address to listen on (default 127.0.0.1, plaintext as on loopback). */
+  readonly host?: string;
+  /** Serve TLS with this certificate chain and key (PEM). */
+  readonly tls?: { readonly certChain: Buffer; readonly privateKey: Buffer };
+}
+
+export async function startSpiceDbGateway(
+  presharedKey: string,
+  options: GatewayOptions = {},
+): Promise<SpiceDbGateway> {
+  const host = options.host ?? '127.0.0.1';
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(
+        null,
+        [{ cert_chain: options.tls.certChain, private_key: options.tls.privateKey }],
+        false,
+      )
+    : grpc.ServerCredentials.createInsecure();
   const engine = await connectSpiceDb({ kind: 'embedded' });
   let stalled = false;
   let waiting: Array<() => void> = [];
@@ -180,12 +198,12 @@ export async function startSpiceDbGateway(presharedKey: string): Promise<SpiceDb
     s.addService(serviceDefinition(SERVICES[0]!), handlers(SERVICES[0]!, engine.permissions));
     s.addService(serviceDefinition(SERVICES[1]!), handlers(SERVICES[1]!, engine.schema));
     port = await new Promise<number>((resolve, reject) =>
-      s.bindAsync(`127.0.0.1:${wanted}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+      s.bindAsync(`${host}:${wanted}`, credentials, (error, p) =>
         error ? reject(error) : resolve(p),
       ),
     );
     server = s;
-    (gateway as { endpoint: string }).endpoint = `127.0.0.1:${port}`;
+    (gateway as { endpoint: string }).endpoint = `${host}:${port}`;
   };
 
   await listen(0);
