@@ -109,6 +109,17 @@ function startServer(endpoint: string, env: NodeJS.ProcessEnv): Promise<Started>
   });
 }
 
+/** Starts the server expecting it to refuse: its exit as an error with its output. */
+async function startFailure(env: NodeJS.ProcessEnv): Promise<Error & { output?: string }> {
+  try {
+    const started = await startServer(env['SPICEDB_ENDPOINT'] ?? '', env);
+    await started.stop();
+  } catch (error) {
+    return error as Error & { output?: string };
+  }
+  throw new Error('the server started');
+}
+
 describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
   const ip = address!;
   let dir: string;
@@ -182,18 +193,9 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
 
   it('refuses to start when the certificate is not from a trusted CA', async () => {
     const gateway = await tlsGateway();
-    const failed = await startServer(gateway.endpoint, {
-      ...env,
-      SPICEDB_ENDPOINT: gateway.endpoint,
-    }).then(
-      async (s) => {
-        await s.stop();
-        return undefined;
-      },
-      (error: unknown) => error as Error & { output?: string },
-    );
-    expect(failed?.message).toMatch(/exited with [1-9]/);
-    expect(failed?.output).toMatch(/unable to verify the first certificate/);
+    const failed = await startFailure({ ...env, SPICEDB_ENDPOINT: gateway.endpoint });
+    expect(failed.message).toMatch(/exited with [1-9]/);
+    expect(failed.output).toMatch(/unable to verify the first certificate/);
     // No call got past the handshake: nothing reached SpiceDB.
     expect(gateway.calls.size).toBe(0);
   });
@@ -201,20 +203,14 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
   it('never falls back to plaintext across the network', async () => {
     const plain = await startSpiceDbGateway(KEY, { host: ip });
     gateways.push(plain);
-    const failed = await startServer(plain.endpoint, {
+    const failed = await startFailure({
       ...env,
       SPICEDB_ENDPOINT: plain.endpoint,
       GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: path.join(dir, 'ca.pem'),
-    }).then(
-      async (s) => {
-        await s.stop();
-        return undefined;
-      },
-      (error: unknown) => error as Error & { output?: string },
-    );
-    expect(failed?.message).toMatch(/exited with [1-9]/);
+    });
+    expect(failed.message).toMatch(/exited with [1-9]/);
     // The client speaks TLS; the plaintext server's answer is not a TLS record.
-    expect(failed?.output).toMatch(/wrong version number/);
+    expect(failed.output).toMatch(/wrong version number/);
     expect(plain.calls.size).toBe(0);
   });
 });
