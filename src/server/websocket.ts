@@ -70,6 +70,20 @@ interface Connection {
   expiryTimer?: NodeJS.Timeout;
 }
 
+const AMBIGUOUS = Symbol('ambiguous');
+
+/**
+ * The `authorization` connection parameter, whatever its case (clients send
+ * `Authorization` as often as `authorization`, as HTTP headers are case-insensitive).
+ * Two spellings at once are ambiguous: AMBIGUOUS, which is rejected.
+ */
+function authorizationParam(params: Record<string, unknown> | undefined): unknown {
+  if (!params) return undefined;
+  const keys = Object.keys(params).filter((k) => k.toLowerCase() === 'authorization');
+  if (keys.length > 1) return AMBIGUOUS;
+  return keys[0] === undefined ? undefined : params[keys[0]];
+}
+
 export function attachWebSocketServer(options: WebSocketOptions): { close(): Promise<void> } {
   const connections = new WeakMap<WebSocket, Connection>();
   const rules = options.introspection
@@ -82,10 +96,11 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
     {
       schema: options.schema,
       async onConnect(ctx) {
-        const fromParams = ctx.connectionParams?.['authorization'];
+        const fromParams = authorizationParam(ctx.connectionParams);
         const header =
           typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
-        // Malformed credentials (a number, an object…) are rejected, never downgraded.
+        // Malformed credentials (a number, an object, two spellings…) are rejected, never
+        // downgraded.
         const auth =
           fromParams === undefined || fromParams === null || typeof fromParams === 'string'
             ? await authenticate(options.verifier, header)

@@ -111,11 +111,14 @@ let aliceToken: string;
 let tenantToken: string;
 const clients: Client[] = [];
 
-function connect(token: string | undefined): Client {
+function connect(
+  token: string | undefined,
+  params: Record<string, unknown> = token ? { authorization: `Bearer ${token}` } : {},
+): Client {
   const client = createClient({
     url: `${server.url.replace('http', 'ws')}/graphql`,
     webSocketImpl: WebSocket,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    connectionParams: params,
     retryAttempts: 0,
     lazy: true,
   });
@@ -353,6 +356,18 @@ describe('errors over WebSocket', () => {
   it('a bad token closes the connection with 4401', async () => {
     const client = connect('not-a-token');
     expect(await execute(client, '{ health }')).toEqual({ kind: 'closed', code: 4401 });
+  });
+
+  it('takes the authorization parameter in any case, and refuses two spellings at once', async () => {
+    const capital = connect(undefined, { Authorization: `Bearer ${tenantToken}` });
+    const me = await result(capital, '{ me { subject } }');
+    expect(me.errors).toBeUndefined();
+    expect(me.data).toEqual({ me: { subject: tenant.users[0]!.subject } });
+    const both = connect(undefined, {
+      authorization: `Bearer ${tenantToken}`,
+      AUTHORIZATION: 'Bearer forged',
+    });
+    expect(await execute(both, '{ health }')).toEqual({ kind: 'closed', code: 4401 });
   });
 
   it.each([
