@@ -23,13 +23,15 @@ export type Decision =
       readonly reason?: string;
     };
 
+export type Denial = Extract<Decision, { kind: 'deny' }>;
+
 export const ALLOW: Decision = { kind: 'allow' };
 
-export function deny(gate: Gate, reasons: readonly string[]): Decision {
+export function deny(gate: Gate, reasons: readonly string[]): Denial {
   return { kind: 'deny', gate, code: ErrorCode.FORBIDDEN, reasons };
 }
 
-export function unavailable(gate: Gate, reasons: readonly string[]): Decision {
+export function unavailable(gate: Gate, reasons: readonly string[]): Denial {
   return { kind: 'deny', gate, code: ErrorCode.AUTHZ_UNAVAILABLE, reasons };
 }
 
@@ -38,10 +40,7 @@ export class AuthzUnavailableError extends Error {
   override readonly name = 'AuthzUnavailableError';
 }
 
-export function denialError(
-  decision: Extract<Decision, { kind: 'deny' }>,
-  options: { explain: boolean },
-): GraphQLError {
+export function denialError(decision: Denial, options: { explain: boolean }): GraphQLError {
   const decisionId = randomUUID();
   const message =
     decision.code === ErrorCode.AUTHZ_UNAVAILABLE

@@ -138,6 +138,11 @@ export class PermissionChecker {
     return this.#memo.get(resourceType)?.get(permission)?.get(id)?.answer;
   }
 
+  /** Why a check asked in this operation has no answer (SpiceDB failed), if it failed. */
+  failure(resourceType: string, id: string, permission: string): Error | undefined {
+    return this.#memo.get(resourceType)?.get(permission)?.get(id)?.error;
+  }
+
   /**
    * True when the caller has `permission` on the tenant's object `resourceType:id`.
    * Rejects when SpiceDB cannot answer.

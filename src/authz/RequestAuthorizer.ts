@@ -166,12 +166,7 @@ export class RequestAuthorizer {
       }
       // Anything else is a bug: record it, then deny (never allow on error).
       this.options.logger.error('relationship check failed', { check, error });
-      return {
-        kind: 'deny',
-        gate: 'relationship',
-        code: ErrorCode.AUTHZ_UNAVAILABLE,
-        reasons: ['internal error'],
-      };
+      return unavailable('relationship', ['internal error']);
     }
   }
 
@@ -196,10 +191,8 @@ export class RequestAuthorizer {
     try {
       checker = await this.#checkerFor();
       if (!checker.hasSubject) return [];
-      await checker.checkAll(resourceType, ids, [
-        permission,
-        ...prefetch.filter((p) => p !== permission),
-      ]);
+      // (A permission asked twice is one check: the memo holds one per object.)
+      await checker.checkAll(resourceType, ids, [permission, ...prefetch]);
     } catch (error) {
       this.options.logger.error('relationship check failed', {
         check: `${permission} on a list of ${resourceType}`,
@@ -212,10 +205,7 @@ export class RequestAuthorizer {
       const allowed = checker.peek(resourceType, ids[i]!, permission);
       if (allowed === undefined) {
         // SpiceDB could not answer: the check's own error says why.
-        const reason = await checker.check(resourceType, ids[i]!, permission).then(
-          () => 'no answer',
-          (error: unknown) => (error instanceof Error ? error.message : String(error)),
-        );
+        const reason = checker.failure(resourceType, ids[i]!, permission)?.message ?? 'no answer';
         this.options.logger.warn('relationship check unavailable', {
           check: this.#describe(resourceType, ids[i]!, permission),
           error: reason,
@@ -228,10 +218,7 @@ export class RequestAuthorizer {
   }
 
   #listUnavailable(reasons: readonly string[]): GraphQLError {
-    return denialError(
-      { kind: 'deny', gate: 'relationship', code: ErrorCode.AUTHZ_UNAVAILABLE, reasons },
-      { explain: this.options.explain },
-    );
+    return denialError(unavailable('relationship', reasons), { explain: this.options.explain });
   }
 
   /** The naive benchmark baseline: one decision per object. */

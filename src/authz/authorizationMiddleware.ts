@@ -12,7 +12,7 @@ import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from '.
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
-import { ALLOW, denialError, deny, type Decision } from './AuthzError.js';
+import { ALLOW, denialError, deny, unavailable, type Decision } from './AuthzError.js';
 import type { PolicyTarget } from './RequestAuthorizer.js';
 import { indexParentPermissions } from './selectedPermissions.js';
 import {
@@ -53,12 +53,7 @@ function decidePermission(
       break;
   }
   if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
-    return {
-      kind: 'deny',
-      gate: 'relationship',
-      code: ErrorCode.FORBIDDEN,
-      reasons: [`${req.declaredAt}: no object id`],
-    };
+    return deny('relationship', [`${req.declaredAt}: no object id`]);
   }
   return authz.relationship(req.resourceType, id.toLowerCase(), req.permission);
 }
@@ -205,13 +200,7 @@ function ruleFailed(
   info: GraphQLResolveInfo,
 ): true | Error {
   ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
-  const decision: Decision = {
-    kind: 'deny',
-    gate: 'relationship',
-    code: ErrorCode.AUTHZ_UNAVAILABLE,
-    reasons: ['internal error'],
-  };
-  return toRuleResult(decision, ctx, info);
+  return toRuleResult(unavailable('relationship', ['internal error']), ctx, info);
 }
 
 export interface AuthorizedSchema {
@@ -254,11 +243,7 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
     // Resolver errors pass through to formatError, the one normalisation point (which
     // turns anything uncoded into INTERNAL_SERVER_ERROR). Rules themselves never throw.
     allowExternalErrors: true,
-    fallbackError: () =>
-      denialError(
-        { kind: 'deny', gate: 'relationship', code: ErrorCode.FORBIDDEN, reasons: [] },
-        { explain: false },
-      ),
+    fallbackError: () => denialError(deny('relationship', []), { explain: false }),
   });
   const shielded = applyMiddleware(schema, middleware);
 

@@ -80,7 +80,7 @@ interface Started {
 }
 
 /** Starts `npm start`'s entry point against the gateway; rejects with its output if it exits. */
-function startServer(endpoint: string, env: NodeJS.ProcessEnv): Promise<Started> {
+function startServer(env: NodeJS.ProcessEnv): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,7 +104,7 @@ function startServer(endpoint: string, env: NodeJS.ProcessEnv): Promise<Started>
       }
     });
     child.once('exit', (code) =>
-      reject(Object.assign(new Error(`exited with ${String(code)}`), { output, endpoint })),
+      reject(Object.assign(new Error(`exited with ${String(code)}`), { output })),
     );
   });
 }
@@ -112,7 +112,7 @@ function startServer(endpoint: string, env: NodeJS.ProcessEnv): Promise<Started>
 /** Starts the server expecting it to refuse: its exit as an error with its output. */
 async function startFailure(env: NodeJS.ProcessEnv): Promise<Error & { output?: string }> {
   try {
-    const started = await startServer(env['SPICEDB_ENDPOINT'] ?? '', env);
+    const started = await startServer(env);
     await started.stop();
   } catch (error) {
     return error as Error & { output?: string };
@@ -162,7 +162,7 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
 
   it('verifies the certificate against the trusted CA and checks relationships over TLS', async () => {
     const gateway = await tlsGateway();
-    const server = await startServer(gateway.endpoint, {
+    const server = await startServer({
       ...env,
       SPICEDB_ENDPOINT: gateway.endpoint,
       GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: path.join(dir, 'ca.pem'),
