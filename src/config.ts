@@ -3,9 +3,9 @@
  * a bad or unsafe value stops the process with a message naming the variable.
  * README.md ("Configuration") documents each variable; keep the two in step.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseSecretKeys, type SecretKey } from './domain/secretBox.js';
 
 /** Issuer of the locally generated development tokens (`npm run token`). Never valid in production. */
 export const DEV_ISSUER = 'urn:gatehouse:dev-issuer';
@@ -76,10 +76,55 @@ export interface AuthzConfig {
   readonly watchPolicies: boolean;
 }
 
+/** A key that seals credential secrets (domain/secretBox.ts). */
+export interface SecretKey {
+  readonly id: string;
+  readonly key: Uint8Array;
+}
+
+/** Bytes of a credential key (AES-256). */
+export const KEY_BYTES = 32;
+
+/** Parses CREDENTIAL_KEYS; throws a message naming what is wrong (never the key). */
+export function parseSecretKeys(value: string): SecretKey[] {
+  const keys = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((entry, i) => {
+      const at = entry.indexOf(':');
+      const id = at > 0 ? entry.slice(0, at) : '';
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+        throw new Error(`entry ${i + 1}: expected <id>:<base64 key>, id of [A-Za-z0-9_-]`);
+      }
+      const key = Buffer.from(entry.slice(at + 1), 'base64');
+      if (key.length !== KEY_BYTES) {
+        throw new Error(`key ${id}: must be ${KEY_BYTES} bytes, base64-encoded`);
+      }
+      return { id, key: new Uint8Array(key) };
+    });
+  if (keys.length === 0) throw new Error('no keys');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('duplicate key ids');
+  return keys;
+}
+
 /** Keys that seal credential secrets: configured, or a generated development key. */
 export type CredentialKeys =
   | { readonly kind: 'configured'; readonly keys: readonly SecretKey[] }
   | { readonly kind: 'dev'; readonly keysDir: string };
+
+/** The Ed25519 key that signs audit checkpoints: configured, or a generated development key. */
+export type AuditSigningKey =
+  | { readonly kind: 'configured'; readonly key: KeyObject }
+  | { readonly kind: 'dev'; readonly keysDir: string };
+
+export interface AuditConfig {
+  readonly signingKey: AuditSigningKey;
+  /** How often every tenant's chain head is signed (0: only on demand). */
+  readonly checkpointIntervalMs: number;
+  /** Most live-feed subscriptions one WebSocket connection may hold. */
+  readonly maxSubscriptionsPerConnection: number;
+}
 
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
@@ -91,6 +136,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly authz: AuthzConfig;
   readonly credentialKeys: CredentialKeys;
+  readonly audit: AuditConfig;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
@@ -151,7 +197,45 @@ const envSchema = z.object({
   CREDENTIAL_KEYS: z.string().min(1).optional(),
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_INTERVAL: z
+    .string()
+    .regex(
+      /^\d{1,7}(ms|s|m|h)?$/,
+      'a duration such as 60s, 5m, 1h or 500ms (a bare number is seconds)',
+    )
+    .default('60s'),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
 });
+
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `60s`, `5m`, `1h`, `500ms`; a bare number is seconds. */
+function durationMs(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value);
+  const unit = (match?.[2] ?? 's') as keyof typeof DURATION_UNIT_MS;
+  return Number(match?.[1] ?? 0) * DURATION_UNIT_MS[unit];
+}
+
+/**
+ * AUDIT_SIGNING_KEY: an Ed25519 private key as PEM (PKCS#8; `\n` may stand for line
+ * breaks) or as base64 of its PKCS#8 DER. Errors never repeat the key.
+ */
+export function parseAuditSigningKey(value: string): KeyObject {
+  let key: KeyObject;
+  try {
+    const text = value.trim().replaceAll('\\n', '\n');
+    key = text.startsWith('-----BEGIN')
+      ? createPrivateKey(text)
+      : createPrivateKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new Error('not a private key (PEM, or base64 of PKCS#8 DER)');
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new Error(`must be an Ed25519 key, not ${key.asymmetricKeyType ?? 'unknown'}`);
+  }
+  return key;
+}
 
 /**
  * Reads and validates the configuration. Throws {@link ConfigError} naming every bad
@@ -224,6 +308,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (production) {
     problems.push('CREDENTIAL_KEYS: required in production (keys that encrypt credential secrets)');
   }
+  let auditSigningKey: AuditSigningKey = { kind: 'dev', keysDir: path.resolve(e.DEV_KEYS_DIR) };
+  if (e.AUDIT_SIGNING_KEY) {
+    try {
+      auditSigningKey = { kind: 'configured', key: parseAuditSigningKey(e.AUDIT_SIGNING_KEY) };
+    } catch (error) {
+      problems.push(`AUDIT_SIGNING_KEY: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
+  } else if (production) {
+    problems.push(
+      'AUDIT_SIGNING_KEY: required in production (Ed25519 key that signs audit checkpoints)',
+    );
+  }
   if (e.SPICEDB_ENDPOINT && !e.SPICEDB_PRESHARED_KEY) {
     problems.push('SPICEDB_PRESHARED_KEY: required with SPICEDB_ENDPOINT');
   }
@@ -281,6 +377,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       watchPolicies: e.POLICY_WATCH ?? e.NODE_ENV === 'development',
     },
     credentialKeys,
+    audit: {
+      signingKey: auditSigningKey,
+      checkpointIntervalMs: durationMs(e.AUDIT_CHECKPOINT_INTERVAL),
+      maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -6,8 +6,9 @@
 import type { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Principal } from '../authn/Principal.js';
-import type { RequestData } from '../graphql/RequestData.js';
+import type { AuthorizationData } from './AuthorizationData.js';
 import type { Logger } from '../observability/logger.js';
+import type { DenialRecord } from '../audit/OperationAuditLog.js';
 import {
   ALLOW,
   AuthzUnavailableError,
@@ -79,14 +80,19 @@ const NO_ACCOUNT: Decision = {
 export class RequestAuthorizer {
   readonly principal: Principal | null;
   readonly options: AuthorizerOptions;
-  readonly #data: RequestData | null;
+  readonly #data: AuthorizationData | null;
   #checker: Promise<PermissionChecker> | undefined;
   /** The same checker once built, for synchronous reads of known answers. */
   #checkerReady: PermissionChecker | undefined;
   #commitsSeen = 0;
   readonly #rejections: GraphQLError[] = [];
+  readonly #denials: DenialRecord[] = [];
 
-  constructor(principal: Principal | null, data: RequestData | null, options: AuthorizerOptions) {
+  constructor(
+    principal: Principal | null,
+    data: AuthorizationData | null,
+    options: AuthorizerOptions,
+  ) {
     this.principal = principal;
     this.#data = data;
     this.options = options;
@@ -102,6 +108,16 @@ export class RequestAuthorizer {
 
   get rejections(): readonly GraphQLError[] {
     return this.#rejections;
+  }
+
+  /** Records a denial for the audit trail (gate 5 summarises an operation's denials). */
+  recordDenial(denial: DenialRecord): void {
+    this.#denials.push(denial);
+  }
+
+  /** The denials of this operation, in the order they were made. */
+  get denials(): readonly DenialRecord[] {
+    return this.#denials;
   }
 
   /** Object id of an object of the caller's tenant. */
@@ -308,7 +324,7 @@ export class RequestAuthorizer {
    * bringing the tenant's policy data up to date. Null without an account; 'unavailable'
    * when the policy data could not be loaded (fail closed: no decision on stale data).
    */
-  #policyCaller(data: RequestData): Promise<Record<string, unknown> | null | 'unavailable'> {
+  #policyCaller(data: AuthorizationData): Promise<Record<string, unknown> | null | 'unavailable'> {
     this.#sinceLastCommit();
     this.#caller ??= (async () => {
       try {

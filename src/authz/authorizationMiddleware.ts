@@ -10,7 +10,7 @@ import type { GraphQLError, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { badUserInput } from '../errors/clientErrors.js';
 import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from './graphqlShield.js';
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
-import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import type { AuthorizationContext } from './AuthorizationContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import { ALLOW, denialError, deny, unavailable, type Decision } from './AuthzError.js';
 import type { PolicyTarget } from './RequestAuthorizer.js';
@@ -35,7 +35,7 @@ function decidePermission(
   req: PermissionRequirement,
   parent: unknown,
   args: Record<string, unknown>,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
 ): Decision | Promise<Decision> {
   const authz = ctx.authz;
   let id: unknown;
@@ -91,7 +91,7 @@ export function decideField(
   req: FieldRequirements,
   parent: unknown,
   args: Record<string, unknown>,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
 ): FieldDecision | Promise<FieldDecision> {
   if (req.public) return ALLOW;
   if (!ctx.principal) {
@@ -124,7 +124,7 @@ function afterPermissions(
   decisions: readonly Decision[],
   parent: unknown,
   args: Record<string, unknown>,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
 ): FieldDecision | Promise<FieldDecision> {
   const index = decisions.findIndex((d) => d.kind === 'deny');
   const denied = decisions[index];
@@ -142,7 +142,7 @@ function decidePolicies(
   req: FieldRequirements,
   parent: unknown,
   args: Record<string, unknown>,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
   from = 0,
 ): Decision | Promise<Decision> {
   for (let i = from; i < req.policies.length; i++) {
@@ -175,18 +175,30 @@ function decidePolicies(
 
 function toRuleResult(
   decision: FieldDecision,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
   info: GraphQLResolveInfo,
+  args: Record<string, unknown>,
 ): true | Error {
   if (decision.kind === 'allow') return true;
   const error = denialError(decision, { explain: ctx.authz.options.explain });
+  const decisionId = error.extensions['decisionId'] as string;
+  const field = `${info.parentType.name}.${info.fieldName}`;
   ctx.logger.info('authorization denied', {
     requestId: ctx.requestId,
-    field: `${info.parentType.name}.${info.fieldName}`,
+    field,
     gate: decision.gate,
     code: decision.code,
-    decisionId: error.extensions['decisionId'],
+    decisionId,
     reasons: decision.reasons,
+  });
+  ctx.authz.recordDenial({
+    id: decisionId,
+    gate: decision.gate,
+    code: decision.code,
+    field,
+    reasons: decision.reasons,
+    // A refused mutation is audited as that mutation (its arguments name the object).
+    ...(info.parentType === info.schema.getMutationType() ? { mutationArgs: args } : {}),
   });
   if (decision.onDeny === 'REJECT_OPERATION') ctx.authz.rejectOperation(error);
   return error;
@@ -196,11 +208,12 @@ function toRuleResult(
 function ruleFailed(
   req: FieldRequirements,
   error: unknown,
-  ctx: GatehouseContext,
+  ctx: AuthorizationContext,
   info: GraphQLResolveInfo,
+  args: Record<string, unknown>,
 ): true | Error {
   ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
-  return toRuleResult(unavailable('relationship', ['internal error']), ctx, info);
+  return toRuleResult(unavailable('relationship', ['internal error']), ctx, info, args);
 }
 
 export interface AuthorizedSchema {
@@ -218,7 +231,7 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
       (
         parent: unknown,
         args: Record<string, unknown>,
-        ctx: GatehouseContext,
+        ctx: AuthorizationContext,
         info: GraphQLResolveInfo,
       ): true | Error | Promise<true | Error> => {
         try {
@@ -227,13 +240,13 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
           const decision = decideField(req, parent, args, ctx);
           if (decision instanceof Promise) {
             return decision.then(
-              (d) => toRuleResult(d, ctx, info),
-              (error: unknown) => ruleFailed(req, error, ctx, info),
+              (d) => toRuleResult(d, ctx, info, args),
+              (error: unknown) => ruleFailed(req, error, ctx, info, args),
             );
           }
-          return toRuleResult(decision, ctx, info);
+          return toRuleResult(decision, ctx, info, args);
         } catch (error) {
-          return ruleFailed(req, error, ctx, info);
+          return ruleFailed(req, error, ctx, info, args);
         }
       },
     );
@@ -255,9 +268,9 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
       if (!req || !subscribe) return field;
       return {
         ...field,
-        async subscribe(parent, args: Record<string, unknown>, ctx: GatehouseContext, info) {
+        async subscribe(parent, args: Record<string, unknown>, ctx: AuthorizationContext, info) {
           const decision = await decideField(req, parent, args, ctx);
-          const result = toRuleResult(decision, ctx, info);
+          const result = toRuleResult(decision, ctx, info, args);
           if (result !== true) throw result;
           return subscribe(parent, args, ctx, info);
         },

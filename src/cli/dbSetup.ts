@@ -3,7 +3,8 @@
  * connecting as an administrator (DATABASE_ADMIN_URL, e.g. postgres://postgres@127.0.0.1/postgres):
  * - the owner role (LOGIN, not superuser, no BYPASSRLS) that owns the database and runs migrations;
  * - the app role (LOGIN, NOSUPERUSER NOBYPASSRLS NOINHERIT) the server connects as;
- * - the relay role (NOLOGIN) of the relationship outbox relay, which the app role may assume;
+ * - the relay role (NOLOGIN) of the relationship outbox relay and the audit checkpoint
+ *   signer's role (NOLOGIN), which the app role may assume;
  * - the database named in DATABASE_URL, owned by the owner role, with `public` owned by
  *   it and closed to everyone else.
  * Role names and passwords come from DATABASE_OWNER_URL and DATABASE_URL. Idempotent;
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
-import { APP_ROLE, OWNER_ROLE, RELAY_ROLE } from '../data/roles.js';
+import { APP_ROLE, AUDIT_SIGNER_ROLE, OWNER_ROLE, RELAY_ROLE } from '../data/roles.js';
 import { runCli } from './runCli.js';
 
 function credentialsOf(
@@ -75,14 +76,19 @@ runCli(async () => {
       app.password,
       'nosuperuser nobypassrls nocreaterole nocreatedb noinherit',
     );
-    // The outbox relay's role: NOLOGIN; the app role may SET ROLE to it (see the migration).
-    const relay = await admin.query('select 1 from pg_roles where rolname = $1', [RELAY_ROLE]);
-    if (relay.length === 0) {
-      await admin.exec(
-        `create role ${RELAY_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit`,
-      );
+    // The outbox relay's and the audit checkpoint signer's roles: NOLOGIN; the app role may
+    // SET ROLE to them (see the migrations for what each may reach).
+    for (const role of [RELAY_ROLE, AUDIT_SIGNER_ROLE]) {
+      const exists = await admin.query('select 1 from pg_roles where rolname = $1', [role]);
+      if (exists.length === 0) {
+        await admin.exec(
+          `create role ${role} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit`,
+        );
+      }
+      await admin.exec(`grant ${role} to ${APP_ROLE}`);
     }
-    await admin.exec(`grant ${RELAY_ROLE} to ${APP_ROLE}`);
+    // The operator's audit CLI runs as the owner and lists the chains as the signer.
+    await admin.exec(`grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE}`);
     if (values.recreate) await admin.exec(`drop database if exists ${database} with (force)`);
     const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
     if (exists.length === 0) await admin.exec(`create database ${database} owner ${OWNER_ROLE}`);

@@ -4,13 +4,14 @@
  * - Reads share one READ ONLY transaction, opened lazily on first use and closed when the
  *   operation finishes.
  * - Each root mutation field is its own unit of work: one write transaction that commits
- *   before the field's payload resolves, so the payload shows committed data. After the
- *   commit, `afterCommit` runs (the relationship outbox relay), so the permission checks
- *   of the payload already see the relationships the mutation wrote.
+ *   before the field's payload resolves, so the payload shows committed data. Its
+ *   `beforeCommit` hook runs last inside the transaction (the mutation's audit event: a
+ *   failure there rolls the change back). After the commit, `afterCommit` runs (the
+ *   relationship outbox relay), so the permission checks of the payload already see the
+ *   relationships the mutation wrote.
  *
  * Before a write transaction opens, the read transaction is closed: the embedded database
  * has a single connection, and a fresh read transaction afterwards sees the write.
- * The write transaction is also where a mutation's audit event will be written.
  */
 import type { TenantDatabase, TenantScope, TenantTx } from './TenantDatabase.js';
 
@@ -50,11 +51,21 @@ export class RequestUnitOfWork {
     return this.#read.tx;
   }
 
-  /** Runs one mutation's work in its own write transaction, commits, then runs `afterCommit`. */
-  async mutation<T>(work: (tx: TenantTx) => Promise<T>): Promise<T> {
+  /**
+   * Runs one mutation's work in its own write transaction, then `beforeCommit` with its
+   * result in the same transaction, commits, then runs `afterCommit`.
+   */
+  async mutation<T>(
+    work: (tx: TenantTx) => Promise<T>,
+    beforeCommit?: (tx: TenantTx, result: T) => Promise<void>,
+  ): Promise<T> {
     if (this.#finished) throw new Error('RequestUnitOfWork: operation already finished');
     await this.#closeRead();
-    const result = await this.#db.transaction(this.#scope, 'write', work);
+    const result = await this.#db.transaction(this.#scope, 'write', async (tx) => {
+      const value = await work(tx);
+      await beforeCommit?.(tx, value);
+      return value;
+    });
     await this.#options.afterCommit?.();
     return result;
   }

@@ -12,10 +12,12 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { migrate } from './migrator.js';
-import { APP_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
+import { APP_ROLE, AUDIT_SIGNER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
+import { pgliteListen, postgresListen, type Listen } from './listen.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 
 export interface OpenDatabase {
   readonly kind: DatabaseConfig['kind'];
@@ -30,6 +32,8 @@ export interface OpenDatabase {
    * the PGlite connection switched to the owner role; PostgreSQL: DATABASE_OWNER_URL.
    */
   asOwner<T>(work: (sql: SqlClient, prisma: PrismaClient) => Promise<T>): Promise<T>;
+  /** PostgreSQL notifications (the audit feed), on a connection of their own. */
+  readonly listen: Listen;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,8 @@ export interface OpenDatabaseOptions {
   readonly transactionTimeoutMs: number;
   /** Embedded only: apply migrations on open (default true). */
   readonly migrate?: boolean;
+  /** Where the notification connection reports drops (default: silent). */
+  readonly logger?: Logger;
 }
 
 /** Creates the owner and app roles on an embedded (superuser) connection. Idempotent. */
@@ -52,12 +58,17 @@ export async function provisionRoles(sql: SqlClient): Promise<void> {
       if not exists (select from pg_roles where rolname = '${RELAY_ROLE}') then
         create role ${RELAY_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
       end if;
+      if not exists (select from pg_roles where rolname = '${AUDIT_SIGNER_ROLE}') then
+        create role ${AUDIT_SIGNER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
+      end if;
     end $$;
     do $$ begin
       execute format('grant create on database %I to ${OWNER_ROLE}', current_database());
     end $$;
     grant usage, create on schema public to ${OWNER_ROLE};
-    grant ${RELAY_ROLE} to ${APP_ROLE};`);
+    grant ${RELAY_ROLE} to ${APP_ROLE};
+    grant ${AUDIT_SIGNER_ROLE} to ${APP_ROLE};
+    grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE};`);
 }
 
 export async function openDatabase(
@@ -97,6 +108,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       timeoutMs: options.transactionTimeoutMs,
     }),
     asOwner: (work) => asOwnerRaw((s) => work(s, prisma)),
+    listen: pgliteListen(pglite),
     async close() {
       await prisma.$disconnect();
       await pglite.close();
@@ -132,6 +144,7 @@ async function openPostgres(
         await sql.close();
       }
     },
+    listen: postgresListen(config.url, options.logger ?? createLogger('silent')),
     async close() {
       await prisma.$disconnect();
     },

@@ -3,7 +3,7 @@
  * protected by row-level security that the app role cannot escape.
  */
 import type { SqlClient } from './SqlClient.js';
-import { APP_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
+import { APP_ROLE, AUDIT_SIGNER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 
 const TENANT_SETTING = "current_setting('app.tenant_id'";
 /**
@@ -13,8 +13,18 @@ const TENANT_SETTING = "current_setting('app.tenant_id'";
  */
 const TENANT_PREDICATE =
   /^\((tenant_id|id) = \( SELECT \(NULLIF\(current_setting\('app\.tenant_id'::text, true\), ''::text\)\)::uuid AS "?nullif"?\)\)$/;
-/** The only tables the relay role may touch, across tenants (relationship tuples, no domain data). */
-const RELAY_TABLES = new Set(['public.authz_outbox', 'public.authz_tokens']);
+/**
+ * The roles the app role may assume (SET ROLE), each with the only tables it may touch,
+ * across tenants: the outbox relay (relationship tuples, no domain data) and the audit
+ * checkpoint signer (chain heads and checkpoints: sequence numbers and hashes).
+ */
+const ASSUMABLE_ROLES: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  [RELAY_ROLE, new Set(['public.authz_outbox', 'public.authz_tokens'])],
+  [AUDIT_SIGNER_ROLE, new Set(['public.audit_chain_heads', 'public.audit_checkpoints'])],
+]);
+
+/** Append-only tables: the app role may only INSERT and SELECT; a trigger refuses the rest. */
+const APPEND_ONLY_TABLES = ['public.audit_events', 'public.audit_checkpoints'];
 
 /**
  * Returns every problem found (empty when the database is safe):
@@ -51,8 +61,8 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
     if (role.owner_member) problems.push(`role ${appRole} is a member of ${OWNER_ROLE}`);
   }
 
-  // Roles the app role can become (SET ROLE). Only the relay role is acceptable, and only
-  // while it reaches nothing but the outbox tables.
+  // Roles the app role can become (SET ROLE). Only the assumable roles are acceptable, and
+  // only while each reaches nothing but its own tables.
   const memberOf = role
     ? (
         await sql.query<{ rolname: string }>(
@@ -63,7 +73,8 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
       ).map((r) => r.rolname)
     : [];
   for (const other of memberOf) {
-    if (other !== RELAY_ROLE) {
+    const allowed = ASSUMABLE_ROLES.get(other);
+    if (!allowed) {
       problems.push(`role ${appRole} is a member of ${other}`);
       continue;
     }
@@ -74,11 +85,11 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
           and n.nspname not in ('pg_catalog', 'information_schema')
           and has_table_privilege($1, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
         order by 1`,
-      [RELAY_ROLE],
+      [other],
     );
     for (const r of reach) {
-      if (!RELAY_TABLES.has(r.name))
-        problems.push(`role ${RELAY_ROLE} can reach ${r.name} (only the outbox tables)`);
+      if (!allowed.has(r.name))
+        problems.push(`role ${other} can reach ${r.name} (only ${[...allowed].join(', ')})`);
     }
   }
   const appRoles = new Set(['public', appRole, ...memberOf]);
@@ -119,8 +130,9 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
     for (const p of policies) {
       if (p.table !== t.name || p.permissive !== 'PERMISSIVE') continue;
       if (!p.roles.some((r) => appRoles.has(r))) continue;
-      const relayOnly = p.roles.every((r) => r === RELAY_ROLE) && RELAY_TABLES.has(t.name);
-      if (relayOnly) continue;
+      // A policy only for an assumable role, on one of that role's own tables.
+      const assumableOnly = p.roles.every((r) => ASSUMABLE_ROLES.get(r)?.has(t.name) === true);
+      if (assumableOnly) continue;
       const loose = [p.qual, p.check].some((e) => e !== null && !TENANT_PREDICATE.test(e));
       if (loose) problems.push(`${t.name}: policy ${p.name} is looser than the tenant predicate`);
     }
@@ -142,6 +154,8 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
       problems.push(`${t.name}: no tenant policy with USING for DELETE`);
   }
 
+  if (role) problems.push(...(await checkAppendOnly(sql, appRole)));
+
   const views = await sql.query<{ name: string }>(
     `select format('%I.%I', n.nspname, c.relname) as name
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -150,6 +164,43 @@ export async function checkRls(sql: SqlClient, appRole: string = APP_ROLE): Prom
   );
   for (const v of views)
     problems.push(`${v.name}: view is not security_invoker (it would bypass RLS)`);
+  return problems;
+}
+
+/**
+ * The audit tables are append-only: the app role holds no UPDATE, DELETE or TRUNCATE on
+ * them, and an enabled trigger refuses those commands for every role (the owner included).
+ */
+async function checkAppendOnly(sql: SqlClient, appRole: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const table of APPEND_ONLY_TABLES) {
+    const rows = await sql.query<{ exists: boolean; writable: boolean; guarded: string[] }>(
+      `select to_regclass($1) is not null as exists,
+              coalesce(has_table_privilege($2, to_regclass($1), 'UPDATE, DELETE, TRUNCATE'), false) as writable,
+              coalesce((select array_agg(e.ev order by e.ev)
+                          from pg_trigger tg
+                          cross join lateral (values
+                            (case when tg.tgtype & 8 <> 0 then 'DELETE' end),
+                            (case when tg.tgtype & 16 <> 0 then 'UPDATE' end),
+                            (case when tg.tgtype & 32 <> 0 then 'TRUNCATE' end)) as e(ev)
+                         where tg.tgrelid = to_regclass($1) and not tg.tgisinternal
+                           and tg.tgenabled in ('O', 'A') and tg.tgtype & 2 <> 0
+                           and tg.tgfoid = to_regproc('audit_append_only') and e.ev is not null),
+                       '{}') as guarded`,
+      [table, appRole],
+    );
+    const r = rows[0];
+    if (!r?.exists) {
+      problems.push(`${table}: missing (the audit trail's table)`);
+      continue;
+    }
+    if (r.writable) problems.push(`${table}: role ${appRole} may UPDATE, DELETE or TRUNCATE it`);
+    for (const command of ['DELETE', 'TRUNCATE', 'UPDATE']) {
+      if (!r.guarded.includes(command)) {
+        problems.push(`${table}: no enabled trigger refuses ${command} (append-only)`);
+      }
+    }
+  }
   return problems;
 }
 

@@ -15,3 +15,9 @@ export const META_SCHEMA = 'gatehouse_meta';
  * `authz_tokens` rows and nothing else. The app role may SET ROLE to it.
  */
 export const RELAY_ROLE = 'gatehouse_relay';
+/**
+ * Role of the audit checkpoint signer: reads every tenant's chain head and records signed
+ * checkpoints (`audit_chain_heads`, `audit_checkpoints`), and nothing else. The app role
+ * may SET ROLE to it.
+ */
+export const AUDIT_SIGNER_ROLE = 'gatehouse_audit_signer';

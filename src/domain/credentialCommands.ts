@@ -10,10 +10,11 @@ import { Prisma } from '../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../errors/clientErrors.js';
 import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
 import { credentialTuples } from '../authz/RelationshipTuple.js';
-import { CREDENTIAL_COLUMNS, type CredentialModel } from '../graphql/models.js';
+import { CREDENTIAL_COLUMNS, type CredentialModel } from './credentialModel.js';
 import { requireId, requireText } from './inputValidation.js';
 import type { SecretBox } from './secretBox.js';
 import type { Actor } from './workflowCommands.js';
+import { diff, REDACTED, type Changed } from './Changed.js';
 
 /** Largest secret accepted, in UTF-8 bytes. */
 export const MAX_SECRET_BYTES = 8192;
@@ -50,7 +51,7 @@ export async function createCredential(
   actor: Actor,
   secrets: SecretBox,
   input: { name: string; secret: string },
-): Promise<CredentialModel> {
+): Promise<Changed<CredentialModel>> {
   const name = requireText(input.name, 'name', { min: 1, max: 200 });
   const secret = requireSecret(input.secret);
   const clash = await tx.credential.findFirst({
@@ -83,7 +84,14 @@ export async function createCredential(
     actor.tenantId,
     credentialTuples(actor.tenantId, credential).map(touch),
   );
-  return credential;
+  return {
+    value: credential,
+    resource: { type: 'credential', id },
+    changes: {
+      ...diff(null, credential, ['name', 'ownerId']),
+      secret: { before: null, after: REDACTED },
+    },
+  };
 }
 
 /** Seals a new secret (with the active key) in place of the old one. */
@@ -93,7 +101,7 @@ export async function rotateCredential(
   secrets: SecretBox,
   id: string,
   secret: string,
-): Promise<CredentialModel> {
+): Promise<Changed<CredentialModel>> {
   const credentialId = requireId(id, 'id');
   const sealed = secrets.seal(requireSecret(secret), {
     tenantId: actor.tenantId,
@@ -107,14 +115,22 @@ export async function rotateCredential(
   });
   const [credential] = updated;
   if (!credential) throw notFound('Credential');
-  return credential;
+  return {
+    value: credential,
+    resource: { type: 'credential', id: credential.id },
+    changes: { secret: { before: REDACTED, after: REDACTED } },
+  };
 }
 
-export async function deleteCredential(tx: TenantTx, actor: Actor, id: string): Promise<string> {
+export async function deleteCredential(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+): Promise<Changed<string>> {
   const credentialId = requireId(id, 'id');
   const credential = await tx.credential.findFirst({
     where: { tenantId: actor.tenantId, id: credentialId },
-    select: { id: true, ownerId: true },
+    select: { id: true, ownerId: true, name: true },
   });
   if (!credential) throw notFound('Credential');
   await tx.credential.deleteMany({ where: { tenantId: actor.tenantId, id: credentialId } });
@@ -123,5 +139,9 @@ export async function deleteCredential(tx: TenantTx, actor: Actor, id: string): 
     actor.tenantId,
     credentialTuples(actor.tenantId, credential).map(remove),
   );
-  return credential.id;
+  return {
+    value: credential.id,
+    resource: { type: 'credential', id: credential.id },
+    changes: diff(credential, null, ['name', 'ownerId']),
+  };
 }

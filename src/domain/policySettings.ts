@@ -7,10 +7,19 @@ import type { TenantTx } from '../data/TenantDatabase.js';
 import { Prisma, type TenantPolicySettings as Row } from '../generated/prisma/client.js';
 import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
 import { badUserInput, conflict } from '../errors/clientErrors.js';
-import type { PolicySettingsModel } from '../graphql/models.js';
 import type { Actor } from './workflowCommands.js';
+import { diff, type Changed } from './Changed.js';
 
 export const MAX_NETWORKS = 100;
+
+/** A tenant's settings as the API shows them (defaults where it has set nothing). */
+export interface PolicySettingsModel {
+  readonly approvalLimit: Prisma.Decimal | null;
+  readonly approvalNetworks: readonly string[];
+  readonly version: number;
+  readonly updatedAt: Date | null;
+  readonly updatedBy: string | null;
+}
 
 /** Bits of an IPv4 or IPv6 address, most significant first; undefined if not an address. */
 function addressBits(address: string): string | undefined {
@@ -93,7 +102,7 @@ export async function updatePolicySettings(
   actor: Actor,
   patch: PolicySettingsPatch,
   expectedVersion: number | null | undefined,
-): Promise<PolicySettingsModel> {
+): Promise<Changed<PolicySettingsModel>> {
   if (patch.approvalNetworks === null) {
     throw badUserInput('approvalNetworks: pass [] to return to the default', {
       field: 'approvalNetworks',
@@ -121,10 +130,18 @@ export async function updatePolicySettings(
     updatedAt: new Date(),
     updatedBy: actor.userId,
   };
+  const before = toModel(current);
+  const changed = (after: PolicySettingsModel): Changed<PolicySettingsModel> => ({
+    value: after,
+    resource: { type: 'policy_settings', id: null },
+    changes: diff(before, after, ['approvalLimit', 'approvalNetworks', 'version']),
+  });
   if (!current) {
     try {
-      return toModel(
-        await tx.tenantPolicySettings.create({ data: { tenantId: actor.tenantId, ...changes } }),
+      return changed(
+        toModel(
+          await tx.tenantPolicySettings.create({ data: { tenantId: actor.tenantId, ...changes } }),
+        ),
       );
     } catch (error) {
       // Another admin created them at the same moment.
@@ -142,5 +159,5 @@ export async function updatePolicySettings(
   if (!updated) {
     throw conflict('The policy settings were changed by someone else; reload them and retry');
   }
-  return toModel(updated);
+  return changed(toModel(updated));
 }

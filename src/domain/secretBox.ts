@@ -12,18 +12,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CredentialKeys } from '../config.js';
+import { KEY_BYTES, parseSecretKeys, type CredentialKeys, type SecretKey } from '../config.js';
 
 const VERSION = 0x01;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-export const KEY_BYTES = 32;
 const DEV_KEY_FILE = 'credential-key.json';
-
-export interface SecretKey {
-  readonly id: string;
-  readonly key: Uint8Array;
-}
 
 export interface Sealed {
   readonly ciphertext: Uint8Array<ArrayBuffer>;
@@ -92,29 +86,6 @@ export class SecretBox {
       throw new SecretBoxError('the secret does not open with its key and binding');
     }
   }
-}
-
-/** Parses CREDENTIAL_KEYS; throws a message naming what is wrong (never the key). */
-export function parseSecretKeys(value: string): SecretKey[] {
-  const keys = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((entry, i) => {
-      const at = entry.indexOf(':');
-      const id = at > 0 ? entry.slice(0, at) : '';
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-        throw new Error(`entry ${i + 1}: expected <id>:<base64 key>, id of [A-Za-z0-9_-]`);
-      }
-      const key = Buffer.from(entry.slice(at + 1), 'base64');
-      if (key.length !== KEY_BYTES) {
-        throw new Error(`key ${id}: must be ${KEY_BYTES} bytes, base64-encoded`);
-      }
-      return { id, key: new Uint8Array(key) };
-    });
-  if (keys.length === 0) throw new Error('no keys');
-  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('duplicate key ids');
-  return keys;
 }
 
 /** The development key: generated on first use into `dir` (0600), never committed. */

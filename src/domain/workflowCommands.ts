@@ -1,6 +1,7 @@
 /**
  * Workflow changes, each inside the caller's tenant transaction. Every lookup goes through
  * RLS, so another tenant's id behaves exactly like one that does not exist (NOT_FOUND).
+ * Each returns the workflow with what it changed (its mutation's audit event).
  */
 import type { TenantTx } from '../data/TenantDatabase.js';
 import type { ShareRole, Workflow } from '../generated/prisma/client.js';
@@ -9,6 +10,7 @@ import { EDITABLE_STATUS, TRANSITIONS, type WorkflowTransition } from './workflo
 import { requireId, requireText } from './inputValidation.js';
 import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
 import { shareTuple, workflowTeamTuple, workflowTuples } from '../authz/RelationshipTuple.js';
+import { diff, type Changed } from './Changed.js';
 
 const PAST_TENSE: Readonly<Record<WorkflowTransition, string>> = {
   submit: 'submitted',
@@ -42,6 +44,29 @@ async function requireTeam(tx: TenantTx, tenantId: string, teamId: string): Prom
   return id;
 }
 
+/** The fields of a workflow an audit event shows before → after. */
+const AUDITED: ReadonlyArray<keyof Workflow> = [
+  'name',
+  'description',
+  'amount',
+  'status',
+  'ownerId',
+  'teamId',
+  'version',
+];
+
+function workflowChange(
+  before: Workflow | null,
+  after: Workflow,
+  extra: Changed<Workflow>['changes'] = {},
+): Changed<Workflow> {
+  return {
+    value: after,
+    resource: { type: 'workflow', id: after.id },
+    changes: { ...diff(before, after, AUDITED), ...extra },
+  };
+}
+
 export async function findWorkflow(tx: TenantTx, tenantId: string, id: string): Promise<Workflow> {
   const workflow = await tx.workflow.findFirst({ where: { tenantId, id: requireId(id, 'id') } });
   if (!workflow) throw notFound('Workflow');
@@ -52,7 +77,7 @@ export async function createWorkflow(
   tx: TenantTx,
   actor: Actor,
   draft: WorkflowDraft,
-): Promise<Workflow> {
+): Promise<Changed<Workflow>> {
   const name = requireText(draft.name, 'name', { min: 1, max: 200 });
   const description = requireText(draft.description ?? '', 'description', { min: 0, max: 10_000 });
   const teamId = draft.teamId ? await requireTeam(tx, actor.tenantId, draft.teamId) : null;
@@ -72,7 +97,7 @@ export async function createWorkflow(
     actor.tenantId,
     workflowTuples(actor.tenantId, workflow).map(touch),
   );
-  return workflow;
+  return workflowChange(null, workflow);
 }
 
 export async function updateWorkflow(
@@ -81,7 +106,7 @@ export async function updateWorkflow(
   id: string,
   patch: WorkflowPatch,
   expectedVersion: number | null | undefined,
-): Promise<Workflow> {
+): Promise<Changed<Workflow>> {
   const current = await findWorkflow(tx, actor.tenantId, id);
   if (patch.name === null) throw badUserInput('name cannot be null', { field: 'name' });
   if (patch.amount === null) throw badUserInput('amount cannot be null', { field: 'amount' });
@@ -123,7 +148,7 @@ export async function updateWorkflow(
       ...(data.teamId ? [touch(workflowTeamTuple(actor.tenantId, current.id, data.teamId))] : []),
     ]);
   }
-  return findWorkflow(tx, actor.tenantId, current.id);
+  return workflowChange(current, await findWorkflow(tx, actor.tenantId, current.id));
 }
 
 export async function transitionWorkflow(
@@ -132,7 +157,7 @@ export async function transitionWorkflow(
   id: string,
   transition: WorkflowTransition,
   comment?: string | null,
-): Promise<Workflow> {
+): Promise<Changed<Workflow>> {
   const current = await findWorkflow(tx, actor.tenantId, id);
   const { from, to } = TRANSITIONS[transition];
   const note = requireText(comment ?? '', 'comment', { min: 0, max: 2_000 });
@@ -156,7 +181,8 @@ export async function transitionWorkflow(
       },
     });
   }
-  return findWorkflow(tx, actor.tenantId, current.id);
+  const after = await findWorkflow(tx, actor.tenantId, current.id);
+  return workflowChange(current, after, note ? { comment: { before: null, after: note } } : {});
 }
 
 export async function shareWorkflow(
@@ -165,7 +191,7 @@ export async function shareWorkflow(
   id: string,
   userId: string,
   role: ShareRole,
-): Promise<Workflow> {
+): Promise<Changed<Workflow>> {
   const workflow = await findWorkflow(tx, actor.tenantId, id);
   const user = await tx.user.findFirst({
     where: { tenantId: actor.tenantId, id: requireId(userId, 'userId') },
@@ -187,7 +213,12 @@ export async function shareWorkflow(
       touch(shareTuple(actor.tenantId, { workflowId: workflow.id, userId: user.id, role })),
     ]);
   }
-  return workflow;
+  return workflowChange(workflow, workflow, {
+    share: {
+      before: previous ? { userId: user.id, role: previous.role } : null,
+      after: { userId: user.id, role },
+    },
+  });
 }
 
 export async function unshareWorkflow(
@@ -195,7 +226,7 @@ export async function unshareWorkflow(
   actor: Actor,
   id: string,
   userId: string,
-): Promise<Workflow> {
+): Promise<Changed<Workflow>> {
   const workflow = await findWorkflow(tx, actor.tenantId, id);
   const key = {
     tenantId: actor.tenantId,
@@ -209,5 +240,9 @@ export async function unshareWorkflow(
     await tx.workflowShare.delete({ where: { tenantId_workflowId_userId: key } });
     await enqueueRelationships(tx, actor.tenantId, [remove(shareTuple(actor.tenantId, previous))]);
   }
-  return workflow;
+  return workflowChange(
+    workflow,
+    workflow,
+    previous ? { share: { before: { userId: key.userId, role: previous.role }, after: null } } : {},
+  );
 }

@@ -11,6 +11,12 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   AUTHZ_UNAVAILABLE: 'AUTHZ_UNAVAILABLE',
+  /** A restricted value was withheld: its read could not be written to the audit trail. */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
+  /** A WebSocket connection holds as many subscriptions as it may. */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /** A subscription sent over HTTP: subscriptions are served over WebSocket. */
+  SUBSCRIPTION_REQUIRES_WEBSOCKET: 'SUBSCRIPTION_REQUIRES_WEBSOCKET',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   // Emitted by Apollo Server before execution.
   BAD_REQUEST: 'BAD_REQUEST',

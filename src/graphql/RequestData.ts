@@ -4,6 +4,7 @@
  * still names the tenant (index use); RLS is what guarantees isolation.
  */
 import DataLoader from 'dataloader';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { RequestUnitOfWork } from '../data/RequestUnitOfWork.js';
 import type { TenantTx } from '../data/TenantDatabase.js';
 import type {
@@ -16,6 +17,9 @@ import type {
 import { forbidden } from '../errors/clientErrors.js';
 import type { Actor } from '../domain/workflowCommands.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
+import type { AuthorizationData } from '../authz/AuthorizationData.js';
+import type { OperationAuditLog } from '../audit/OperationAuditLog.js';
+import type { Changed } from '../domain/Changed.js';
 import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
 import { storedForm } from '../authz/opa/storedForm.js';
 import type { Sealed } from '../domain/secretBox.js';
@@ -42,13 +46,21 @@ function groupByKey<T, K>(keys: readonly K[], rows: readonly T[], keyOf: (row: T
   return keys.map((k) => map.get(k) ?? []);
 }
 
-export class RequestData {
+export class RequestData implements AuthorizationData {
   readonly uow: RequestUnitOfWork;
   readonly tenantId: string;
+  /** What this operation leaves in the audit trail (gate 5). */
+  readonly audit: OperationAuditLog;
 
-  constructor(uow: RequestUnitOfWork) {
+  /** `knownUser`: the caller's account, already read (a subscription's events). */
+  constructor(uow: RequestUnitOfWork, audit: OperationAuditLog, knownUser?: User | null) {
     this.uow = uow;
     this.tenantId = uow.scope.tenantId;
+    this.audit = audit;
+    if (knownUser !== undefined) {
+      this.#currentUser = Promise.resolve(knownUser);
+      this.#knownUserId = knownUser?.id ?? null;
+    }
   }
 
   tx(): Promise<TenantTx> {
@@ -212,28 +224,58 @@ export class RequestData {
 
   /** The caller's user account in this tenant, or null when the subject has none. */
   currentUser(): Promise<User | null> {
-    this.#currentUser ??= this.tx().then((tx) =>
-      tx.user.findFirst({ where: { tenantId: this.tenantId, subject: this.uow.scope.subject } }),
-    );
+    this.#currentUser ??= this.tx().then(async (tx) => {
+      const user = await tx.user.findFirst({
+        where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
+      });
+      this.#knownUserId = user?.id ?? null;
+      return user;
+    });
     return this.#currentUser;
   }
 
+  #knownUserId: string | null | undefined;
+
+  /** The caller's user id, when this operation has looked it up (undefined: not yet). */
+  get knownUserId(): string | null | undefined {
+    return this.#knownUserId;
+  }
+
   /**
-   * Runs a mutation as the caller's user account, in its own write transaction (see
-   * RequestUnitOfWork). The account is read inside that transaction. Loader caches are
-   * dropped afterwards, so the payload resolves against committed data.
+   * Runs root mutation field `info` as the caller's user account, in its own write
+   * transaction (see RequestUnitOfWork) whose last statement before COMMIT appends the
+   * change's audit event; a failure is audited after the rollback. The account is read
+   * inside that transaction. Loader caches are dropped afterwards, so the payload resolves
+   * against committed data.
    */
-  async mutate<T>(work: (tx: TenantTx, actor: Actor) => Promise<T>): Promise<T> {
+  async mutate<T>(
+    info: Pick<GraphQLResolveInfo, 'parentType' | 'fieldName'>,
+    args: Readonly<Record<string, unknown>>,
+    work: (tx: TenantTx, actor: Actor) => Promise<Changed<T>>,
+  ): Promise<T> {
+    const audit = this.audit.mutation(`${info.parentType.name}.${info.fieldName}`, args);
+    let userId: string | null = null;
     try {
-      return await this.uow.mutation(async (tx) => {
-        const user = await tx.user.findFirst({
-          where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
-          select: { id: true },
-        });
-        if (!user)
-          throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
-        return work(tx, { tenantId: this.tenantId, userId: user.id });
-      });
+      return await this.uow
+        .mutation(
+          async (tx) => {
+            const user = await tx.user.findFirst({
+              where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
+              select: { id: true },
+            });
+            if (!user)
+              throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
+            userId = user.id;
+            this.#knownUserId = user.id;
+            const actor = { tenantId: this.tenantId, userId: user.id };
+            return { userId: user.id, changed: await work(tx, actor) };
+          },
+          (tx, { userId: actor, changed }) => audit.beforeCommit(tx, actor, changed),
+        )
+        .then(({ changed }) => changed.value);
+    } catch (error) {
+      audit.failed(userId, error);
+      throw error;
     } finally {
       this.#commits += 1;
       this.#writes.clear();

@@ -1,6 +1,7 @@
 /**
  * The executable schema: SDL from schema/*.graphql, resolvers, and the rule tree generated
- * from the access directives (gates 2 and 3). Throws when any field lacks a rule.
+ * from the access directives (gates 2 and 3). Throws when any field lacks a rule or an
+ * audited field lacks `@audit`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { applyAuthorization, type AuthorizedSchema } from '../authz/authorizationMiddleware.js';
-import { DateTimeScalar, DecimalScalar } from './scalars.js';
+import { DateTimeScalar, DecimalScalar, JsonScalar } from './scalars.js';
+import { auditResolvers } from './resolvers/auditResolvers.js';
+import { readAuditedFields, recordAuditedReads, type AuditedFields } from './auditedFields.js';
 import { tenancyResolvers } from './resolvers/tenancyResolvers.js';
 import { workflowResolvers } from './resolvers/workflowResolvers.js';
 import { credentialResolvers } from './resolvers/credentialResolvers.js';
@@ -29,17 +32,29 @@ export function buildBaseSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(),
     resolvers: [
-      { DateTime: DateTimeScalar, Decimal: DecimalScalar },
+      { DateTime: DateTimeScalar, Decimal: DecimalScalar, JSON: JsonScalar },
       tenancyResolvers,
       workflowResolvers,
       credentialResolvers,
       policySettingsResolvers,
+      auditResolvers,
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
   return schema;
 }
 
-export function buildSchema(): AuthorizedSchema {
-  return applyAuthorization(buildBaseSchema());
+export interface GatehouseSchema extends AuthorizedSchema {
+  /** `@audit` of every audited field (gate 5). */
+  readonly audited: AuditedFields;
+}
+
+/**
+ * The served schema: audited reads record themselves (inside), and the generated rules of
+ * gates 2 and 3 decide every field first (outside), so a denied read records no read.
+ */
+export function buildSchema(): GatehouseSchema {
+  const base = buildBaseSchema();
+  const audited = readAuditedFields(base);
+  return { ...applyAuthorization(recordAuditedReads(base, audited)), audited };
 }

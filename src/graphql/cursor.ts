@@ -45,3 +45,20 @@ export function decodeCursor(cursor: string): CursorPosition {
   }
   throw badUserInput('Invalid cursor', { argument: 'after' });
 }
+
+/** Cursors of lists ordered by a sequence number (the audit trail, newest first). */
+export function encodeSeqCursor(seq: number): string {
+  return Buffer.from(`seq:${seq}`).toString('base64url');
+}
+
+export function decodeSeqCursor(cursor: string): number {
+  const match =
+    cursor.length <= 40
+      ? /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+      : null;
+  const seq = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(seq) || encodeSeqCursor(seq) !== cursor) {
+    throw badUserInput('Invalid cursor', { argument: 'after' });
+  }
+  return seq;
+}

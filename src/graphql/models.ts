@@ -1,7 +1,10 @@
 /** Parent values of the GraphQL types that are not Prisma models (see codegen.ts mappers). */
 import type { Principal } from '../authn/Principal.js';
-import type { Credential, Prisma, Workflow } from '../generated/prisma/client.js';
+import type { Prisma, Workflow } from '../generated/prisma/client.js';
+import type { CredentialModel } from '../domain/credentialModel.js';
 import type { CursorPosition } from './cursor.js';
+import type { AuditEvent } from '../audit/AuditEvent.js';
+import type { AuditCheckpoint } from '../audit/AuditCheckpoint.js';
 
 export interface ViewerModel {
   readonly principal: Principal;
@@ -17,19 +20,6 @@ export interface WorkflowConnectionModel {
   readonly where: Prisma.WorkflowWhereInput;
 }
 
-/** A credential without its sealed secret: `Credential.secret` opens that on demand. */
-export type CredentialModel = Omit<Credential, 'secretCiphertext' | 'secretKeyId'>;
-
-/** The columns of a credential that may be read outside `Credential.secret`. */
-export const CREDENTIAL_COLUMNS = {
-  tenantId: true,
-  id: true,
-  ownerId: true,
-  name: true,
-  createdAt: true,
-  updatedAt: true,
-} as const satisfies Record<keyof CredentialModel, true>;
-
 export interface CredentialConnectionModel {
   readonly nodes: readonly CredentialModel[];
   readonly hasNextPage: boolean;
@@ -37,10 +27,11 @@ export interface CredentialConnectionModel {
   readonly where: Prisma.CredentialWhereInput;
 }
 
-export interface PolicySettingsModel {
-  readonly approvalLimit: Prisma.Decimal | null;
-  readonly approvalNetworks: readonly string[];
-  readonly version: number;
-  readonly updatedAt: Date | null;
-  readonly updatedBy: string | null;
+/** A page of a list ordered by sequence number, newest first. */
+export interface SeqConnectionModel<T extends { readonly seq: number }> {
+  readonly nodes: readonly T[];
+  readonly hasNextPage: boolean;
 }
+
+export type AuditEventConnectionModel = SeqConnectionModel<AuditEvent>;
+export type AuditCheckpointConnectionModel = SeqConnectionModel<AuditCheckpoint>;

@@ -1,5 +1,5 @@
 /** DateTime and Decimal: strict parsing, so bad input is BAD_USER_INPUT before any resolver runs. */
-import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { GraphQLScalarType, Kind, valueFromASTUntyped, type ValueNode } from 'graphql';
 import { badUserInput } from '../errors/clientErrors.js';
 
 const DECIMAL = /^(0|[1-9]\d{0,11})(\.\d{1,2})?$/;
@@ -82,4 +82,12 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
     if (ast.kind !== Kind.STRING) throw badUserInput('DateTime must be an ISO-8601 string');
     return parseDateTime(ast.value);
   },
+});
+
+/** Any JSON value, as is (audit events' `changes`). */
+export const JsonScalar = new GraphQLScalarType<unknown, unknown>({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => valueFromASTUntyped(ast),
 });

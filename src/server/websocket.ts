@@ -2,24 +2,16 @@
  * GraphQL over WebSocket (graphql-ws protocol) on the HTTP server's port and path.
  * The connection authenticates once, in `connection_init` (`{ authorization: "Bearer …" }`,
  * or the upgrade request's Authorization header); a bad token closes it with 4401, and
- * the connection is closed with 4401 when its token expires. Every operation gets its own
- * context and unit of work, exactly like an HTTP request.
+ * the connection is closed with 4401 when its token expires. Every operation runs through
+ * the same pipeline as an HTTP request (src/operation/); a connection holds at most
+ * WS_MAX_SUBSCRIPTIONS_PER_CONNECTION subscriptions.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  execute as graphqlExecute,
-  getOperationAST,
   GraphQLError,
-  parse,
-  type DocumentNode,
-  NoSchemaIntrospectionCustomRule,
-  specifiedRules,
-  validate as graphqlValidate,
   type ExecutionArgs,
-  type ExecutionResult,
   type FormattedExecutionResult,
   type GraphQLFormattedError,
-  type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -27,47 +19,28 @@ import { authenticate } from '../authn/authenticateRequest.js';
 import type { Principal } from '../authn/Principal.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
-import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
+import type { OperationPipeline } from '../operation/OperationPipeline.js';
+import { traceIdOf } from '../operation/traceContext.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
 
-function withCode(
-  error: GraphQLError,
-  code: ErrorCode,
-  message: string = error.message,
-): GraphQLError {
-  return new GraphQLError(message, {
-    ...(error.nodes ? { nodes: error.nodes } : {}),
-    ...(error.source ? { source: error.source } : {}),
-    ...(error.positions ? { positions: error.positions } : {}),
-    extensions: { ...error.extensions, code },
-  });
-}
-
-/** Without introspection, validation messages must not suggest field names. */
-function hideSuggestions(message: string): string {
-  return message.replace(/ Did you mean .+\?$/, '');
-}
 const MAX_TIMER_MS = 2_147_483_647;
 
 export interface WebSocketOptions {
   readonly wss: WebSocketServer;
-  readonly schema: GraphQLSchema;
+  readonly pipeline: OperationPipeline;
   readonly verifier: TokenVerifier;
-  readonly introspection: boolean;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  readonly contextFor: (
-    requestId: string,
-    principal: Principal | null,
-    clientIp: string,
-  ) => GatehouseContext;
+  readonly maxSubscriptionsPerConnection: number;
   readonly logger: Logger;
 }
 
 interface Connection {
   principal: Principal | null;
   expiryTimer?: NodeJS.Timeout;
+  /** Ids of the subscriptions running on this connection. */
+  readonly subscriptions: Set<string>;
 }
 
 const AMBIGUOUS = Symbol('ambiguous');
@@ -85,16 +58,14 @@ function authorizationParam(params: Record<string, unknown> | undefined): unknow
 }
 
 export function attachWebSocketServer(options: WebSocketOptions): { close(): Promise<void> } {
+  const { pipeline } = options;
   const connections = new WeakMap<WebSocket, Connection>();
-  const rules = options.introspection
-    ? specifiedRules
-    : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => options.formatError(e.toJSON(), e));
 
   const disposable = useServer(
     {
-      schema: options.schema,
+      schema: pipeline.schema,
       async onConnect(ctx) {
         const fromParams = authorizationParam(ctx.connectionParams);
         const header =
@@ -111,7 +82,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
           return false;
         }
         const principal = auth.kind === 'authenticated' ? auth.principal : null;
-        const connection: Connection = { principal };
+        const connection: Connection = { principal, subscriptions: new Set() };
         if (principal) {
           const ms = Math.min(principal.expiresAt * 1000 - Date.now(), MAX_TIMER_MS);
           connection.expiryTimer = setTimeout(
@@ -127,65 +98,43 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         const timer = connections.get(ctx.extra.socket)?.expiryTimer;
         if (timer) clearTimeout(timer);
       },
-      // Parse, validate and pick the operation here (instead of inside graphql-ws) so that
+      // Parse, validate and begin the operation here (instead of inside graphql-ws) so that
       // request errors carry the same codes as over HTTP and never close the socket.
-      onSubscribe(ctx, _id, payload) {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          if (error instanceof GraphQLError)
-            return [withCode(error, ErrorCode.GRAPHQL_PARSE_FAILED)];
-          throw error;
+      onSubscribe(ctx, id, payload) {
+        const prepared = pipeline.prepare(payload.query, payload.operationName);
+        if (prepared.kind === 'refused') return [...prepared.errors];
+        const connection = connections.get(ctx.extra.socket);
+        if (prepared.subscription && connection) {
+          const max = options.maxSubscriptionsPerConnection;
+          if (connection.subscriptions.size >= max) {
+            return [
+              new GraphQLError(`This connection already holds ${max} subscriptions (the limit)`, {
+                extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: max },
+              }),
+            ];
+          }
+          connection.subscriptions.add(id);
         }
-        const invalid = graphqlValidate(options.schema, document, rules);
-        if (invalid.length > 0) {
-          return invalid.map((e) =>
-            withCode(
-              e,
-              ErrorCode.GRAPHQL_VALIDATION_FAILED,
-              options.introspection ? e.message : hideSuggestions(e.message),
-            ),
-          );
-        }
-        if (!getOperationAST(document, payload.operationName)) {
-          return [
-            new GraphQLError(
-              'Could not determine which operation to run (name it with operationName)',
-              {
-                extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE },
-              },
-            ),
-          ];
-        }
-        const principal = connections.get(ctx.extra.socket)?.principal ?? null;
+        const request = ctx.extra.request;
+        const operation = pipeline.begin({
+          requestId: randomUUID(),
+          principal: connection?.principal ?? null,
+          clientIp: request.socket.remoteAddress ?? '',
+          traceId: traceIdOf(request.headers.traceparent),
+        });
         return {
-          schema: options.schema,
-          document,
+          schema: pipeline.schema,
+          document: prepared.document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: options.contextFor(
-            randomUUID(),
-            principal,
-            ctx.extra.request.socket.remoteAddress ?? '',
-          ),
+          contextValue: operation.context,
         };
       },
-      async execute(args: ExecutionArgs): Promise<ExecutionResult> {
-        const context = args.contextValue as GatehouseContext;
-        try {
-          const result = await graphqlExecute(args);
-          // A field declared onDeny: REJECT_OPERATION was denied: no data, only its errors.
-          if (context.authz.rejections.length > 0) return { errors: [...context.authz.rejections] };
-          // Errors without data are request errors: variables that do not coerce.
-          if (!('data' in result) && result.errors) {
-            return { errors: result.errors.map((e) => withCode(e, ErrorCode.BAD_USER_INPUT)) };
-          }
-          return result;
-        } finally {
-          await context.data?.uow.finish();
-        }
+      onComplete(ctx, id) {
+        connections.get(ctx.extra.socket)?.subscriptions.delete(id);
       },
+      execute: (args: ExecutionArgs) => pipeline.execute(args),
+      subscribe: (args: ExecutionArgs) => pipeline.subscribe(args),
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return undefined;

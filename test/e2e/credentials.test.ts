@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS, DEMO_TENANTS } from '../../src/demo/demoData.js';
-import { parseSecretKeys, SecretBox } from '../../src/domain/secretBox.js';
+import { parseSecretKeys } from '../../src/config.js';
+import { SecretBox } from '../../src/domain/secretBox.js';
 import { startTestServer, TEST_CREDENTIAL_KEYS, type TestServer } from '../support/testServer.js';
 
 const ACME = DEMO_TENANTS.acme.id;

@@ -153,16 +153,18 @@ describe('checkRls', () => {
     ]);
   });
 
-  it('allows the app role to become only the relay role, and the relay role to reach only the outbox', async () => {
+  it('allows the app role to become only the relay and signer roles, each reaching only its tables', async () => {
     const tag = randomUUID().slice(0, 8);
     const extra = `gh_extra_role_${tag}`;
     const problems = await rolledBackAsOwner(async (sql) => {
-      // Grant the relay role one more table, and make the app role a member of another role.
+      // Grant each assumable role one more table.
       await sql.exec(`grant select on workflows to gatehouse_relay`);
+      await sql.exec(`grant select on audit_events to gatehouse_audit_signer`);
       return checkRls(sql);
     });
     expect(problems).toEqual([
-      'role gatehouse_relay can reach public.workflows (only the outbox tables)',
+      'role gatehouse_audit_signer can reach public.audit_events (only public.audit_chain_heads, public.audit_checkpoints)',
+      'role gatehouse_relay can reach public.workflows (only public.authz_outbox, public.authz_tokens)',
     ]);
     const superuser = process.env['DATABASE_ADMIN_URL'];
     if (!superuser) return; // creating roles needs an administrator (PostgreSQL mode)

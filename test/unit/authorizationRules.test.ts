@@ -7,7 +7,7 @@
 import { ApolloServer } from '@apollo/server';
 import { v1 } from '@authzed/authzed-node';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { parse, subscribe, type ExecutionResult } from 'graphql';
+import { execute, parse, subscribe, type ExecutionResult, type GraphQLError } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/authn/Principal.js';
@@ -15,12 +15,11 @@ import { applyAuthorization } from '../../src/authz/authorizationMiddleware.js';
 import { RequestAuthorizer } from '../../src/authz/RequestAuthorizer.js';
 import { PolicyData } from '../../src/authz/opa/PolicyData.js';
 import { PolicyEngine } from '../../src/authz/opa/PolicyEngine.js';
-import { SecretBox } from '../../src/domain/secretBox.js';
 import type { SpiceDbConnection } from '../../src/authz/spicedb/SpiceDbConnection.js';
-import type { GatehouseContext } from '../../src/graphql/GatehouseContext.js';
-import type { RequestData } from '../../src/graphql/RequestData.js';
+import type { AuthorizationContext } from '../../src/authz/AuthorizationContext.js';
+import type { AuthorizationData } from '../../src/authz/AuthorizationData.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { rejectOperationPlugin } from '../../src/server/rejectOperationPlugin.js';
+import { applyRejections } from '../../src/operation/Operation.js';
 
 const Perm = v1.CheckPermissionResponse_Permissionship;
 type Answer = 'yes' | 'no' | 'conditional' | 'error';
@@ -52,8 +51,6 @@ function scriptedSpiceDb(answers: Record<string, Answer>): SpiceDbConnection {
   return { kind: 'embedded', permissions, schema: permissions, close: () => undefined };
 }
 
-const policyData = new PolicyData(await PolicyEngine.loadFile(), { ttlMs: 0 });
-
 const principal: Principal = {
   kind: 'user',
   subject: 's',
@@ -64,22 +61,27 @@ const principal: Principal = {
   expiresAt: Math.floor(Date.now() / 1000) + 3600,
   tokenId: undefined,
 };
-const data = {
-  tenantId: principal.tenantId,
-  currentUser: () => Promise.resolve({ id: 'u' }),
-  recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
-} as unknown as RequestData;
+/** The tenant data the rules read, as a typed fake: an account `u` with no roles. */
+function fakeData(overrides: Partial<AuthorizationData> = {}): AuthorizationData {
+  return {
+    tenantId: principal.tenantId,
+    commits: 0,
+    currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
+    recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
+    policyResource: () => Promise.resolve(null),
+    policySettings: () => Promise.resolve(null),
+    ...overrides,
+  };
+}
+const data = fakeData();
 
-function contextWith(answers: Record<string, Answer>): GatehouseContext {
+function contextWith(answers: Record<string, Answer>): AuthorizationContext {
   const logger = createLogger('silent');
   return {
     requestId: 'r',
     clientIp: '127.0.0.1',
     principal,
-    data,
     logger,
-    secrets: new SecretBox([{ id: 'test', key: new Uint8Array(32) }]),
-    policyData,
     authz: new RequestAuthorizer(principal, data, {
       spicedb: scriptedSpiceDb(answers),
       deadlineMs: 1_000,
@@ -129,15 +131,7 @@ const schema = applyAuthorization(
 ).schema;
 
 async function run(query: string, answers: Record<string, Answer>) {
-  const server = new ApolloServer<GatehouseContext>({
-    schema,
-    plugins: [
-      rejectOperationPlugin((e) => ({
-        message: e.message,
-        extensions: { code: e.extensions['code'] },
-      })),
-    ],
-  });
+  const server = new ApolloServer<AuthorizationContext>({ schema });
   const response = await server.executeOperation({ query }, { contextValue: contextWith(answers) });
   if (response.body.kind !== 'single') throw new Error('expected a single result');
   return response.body.singleResult;
@@ -179,7 +173,15 @@ describe('generated rules, failing closed', () => {
   });
 
   it('rejects the whole operation when a REJECT_OPERATION field is denied', async () => {
-    const r = await run('{ thing { name guarded } }', { view: 'yes', audit: 'no' });
+    const contextValue = contextWith({ view: 'yes', audit: 'no' });
+    const executed = await execute({
+      schema,
+      document: parse('{ thing { name guarded } }'),
+      contextValue,
+    });
+    // The rule records the rejection; the operation's end answers with it alone.
+    expect(contextValue.authz.rejections.map((e) => e.extensions['code'])).toEqual(['FORBIDDEN']);
+    const r = applyRejections(executed, contextValue.authz.rejections, (e: GraphQLError) => e);
     expect(r.data).toBeUndefined();
     expect(codes(r)).toEqual(['FORBIDDEN']);
     expect(JSON.stringify(r)).not.toContain('thing');
@@ -239,11 +241,7 @@ describe('gate 3 directives', () => {
   });
 
   it('fails closed with AUTHZ_UNAVAILABLE (gate policy) when policy data cannot be loaded', async () => {
-    const failing = {
-      tenantId: principal.tenantId,
-      currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
-      policySettings: () => Promise.reject(new Error('database down')),
-    } as unknown as RequestData;
+    const failing = fakeData({ policySettings: () => Promise.reject(new Error('database down')) });
     const logger = createLogger('silent');
     const authz = new RequestAuthorizer(principal, failing, {
       spicedb: scriptedSpiceDb({}),
@@ -295,14 +293,17 @@ describe('@classified: one decision per field and operation, about the data clas
       return evaluate(name, input);
     };
     let commits = 0;
-    const account = {
-      tenantId: principal.tenantId,
-      currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
-      policySettings: () => Promise.resolve(null),
+    const base = fakeData();
+    const account: AuthorizationData = {
+      tenantId: base.tenantId,
+      currentUser: () => base.currentUser(),
+      recordedWrites: (objects) => base.recordedWrites(objects),
+      policyResource: (type, id) => base.policyResource(type, id),
+      policySettings: () => base.policySettings(),
       get commits() {
         return commits;
       },
-    } as unknown as RequestData;
+    };
     const logger = createLogger('silent');
     const caller = { ...principal, amr };
     const authz = new RequestAuthorizer(caller, account, {
@@ -313,22 +314,19 @@ describe('@classified: one decision per field and operation, about the data clas
       policies: engine,
       policyData: new PolicyData(engine, { ttlMs: 0 }),
     });
-    const context = {
+    const context: AuthorizationContext = {
       requestId: 'r',
       clientIp: '127.0.0.1',
       principal: caller,
-      data: account,
       logger,
-      secrets: new SecretBox([{ id: 'test', key: new Uint8Array(32) }]),
-      policyData: new PolicyData(engine, { ttlMs: 0 }),
       authz,
-    } as GatehouseContext;
+    };
     return { inputs, authz, context, commit: () => void (commits += 1) };
   }
 
   it('decides a classified field once for a whole list, without the row in the input', async () => {
     const { inputs, context } = await setup(['pwd']);
-    const server = new ApolloServer<GatehouseContext>({ schema: classified });
+    const server = new ApolloServer<AuthorizationContext>({ schema: classified });
     const response = await server.executeOperation(
       { query: '{ things { id label secret } }' },
       { contextValue: context },

@@ -1,6 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../src/config.js';
+
+const ed25519 = () => generateKeyPairSync('ed25519').privateKey;
+const AUDIT_KEY_DER = ed25519().export({ type: 'pkcs8', format: 'der' }).toString('base64');
 
 /** A production environment that passes every check; tests break one thing at a time. */
 const PRODUCTION = {
@@ -10,6 +14,7 @@ const PRODUCTION = {
   AUTH_AUDIENCE: 'https://api.example.com',
   DATABASE_URL: 'postgres://gatehouse_app:pw@db.example.com:5432/gatehouse',
   CREDENTIAL_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+  AUDIT_SIGNING_KEY: AUDIT_KEY_DER,
 } as const;
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -328,5 +333,67 @@ describe('credential keys and policy data', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).authz.watchPolicies).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', POLICY_WATCH: 'true' }).authz.watchPolicies).toBe(true);
     expect(configError({ POLICY_DATA_TTL_MS: '-5' }).message).toContain('POLICY_DATA_TTL_MS');
+  });
+});
+
+describe('audit signing and checkpoints', () => {
+  it('uses a generated development key and signs every 60 s unless configured', () => {
+    const config = loadConfig({ DEV_KEYS_DIR: '/tmp/k' });
+    expect(config.audit.signingKey).toEqual({ kind: 'dev', keysDir: path.resolve('/tmp/k') });
+    expect(config.audit.checkpointIntervalMs).toBe(60_000);
+    expect(config.audit.maxSubscriptionsPerConnection).toBe(20);
+  });
+
+  it('reads an Ed25519 key as base64 PKCS#8 DER or as PEM (with \\n for line breaks)', () => {
+    const key = ed25519();
+    const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    for (const value of [
+      key.export({ type: 'pkcs8', format: 'der' }).toString('base64'),
+      pem,
+      pem.replaceAll('\n', '\\n'),
+    ]) {
+      const config = loadConfig({ AUDIT_SIGNING_KEY: value });
+      expect(config.audit.signingKey.kind).toBe('configured');
+      if (config.audit.signingKey.kind === 'configured') {
+        expect(config.audit.signingKey.key.asymmetricKeyType).toBe('ed25519');
+      }
+    }
+  });
+
+  it('requires AUDIT_SIGNING_KEY in production', () => {
+    const { AUDIT_SIGNING_KEY: _omitted, ...env } = PRODUCTION;
+    expect(configError(env).message).toContain('AUDIT_SIGNING_KEY: required in production');
+  });
+
+  it('refuses a key that is not Ed25519, or not a key, without echoing it', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'der' })
+      .toString('base64');
+    const notEd = configError({ AUDIT_SIGNING_KEY: rsa }).message;
+    expect(notEd).toContain('AUDIT_SIGNING_KEY: must be an Ed25519 key, not rsa');
+    expect(notEd).not.toContain(rsa.slice(0, 40));
+    const garbage = configError({ AUDIT_SIGNING_KEY: 'c2VjcmV0LWJ1dC1ub3QtYS1rZXk=' }).message;
+    expect(garbage).toContain('AUDIT_SIGNING_KEY: not a private key');
+    expect(garbage).not.toContain('c2VjcmV0');
+  });
+
+  it.each([
+    ['60', 60_000],
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['500ms', 500],
+    ['0', 0],
+  ])('reads AUDIT_CHECKPOINT_INTERVAL=%s as %i ms', (value, ms) => {
+    expect(loadConfig({ AUDIT_CHECKPOINT_INTERVAL: value }).audit.checkpointIntervalMs).toBe(ms);
+  });
+
+  it('refuses a malformed interval and a subscription limit out of range', () => {
+    expect(configError({ AUDIT_CHECKPOINT_INTERVAL: '1 minute' }).message).toContain(
+      'AUDIT_CHECKPOINT_INTERVAL',
+    );
+    expect(configError({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }).message).toContain(
+      'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    );
   });
 });

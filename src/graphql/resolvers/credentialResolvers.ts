@@ -7,7 +7,7 @@ import {
   rotateCredential,
   visibleCredentials,
 } from '../../domain/credentialCommands.js';
-import { CREDENTIAL_COLUMNS } from '../models.js';
+import { CREDENTIAL_COLUMNS } from '../../domain/credentialModel.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
 import { selectedPermissions } from '../../authz/selectedPermissions.js';
@@ -51,12 +51,16 @@ export const credentialResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createCredential: (_parent, { input }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => createCredential(tx, actor, ctx.secrets, input)),
-    rotateCredential: (_parent, { id, secret }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => rotateCredential(tx, actor, ctx.secrets, id, secret)),
-    deleteCredential: (_parent, { id }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => deleteCredential(tx, actor, id)),
+    createCredential: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        createCredential(tx, actor, ctx.secrets, args.input),
+      ),
+    rotateCredential: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        rotateCredential(tx, actor, ctx.secrets, args.id, args.secret),
+      ),
+    deleteCredential: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) => deleteCredential(tx, actor, args.id)),
   },
   CredentialConnection: {
     ...connectionFields,

@@ -10,10 +10,10 @@ export const policySettingsResolvers: Resolvers = {
     },
   },
   Mutation: {
-    updatePolicySettings: async (_parent, { input, expectedVersion }, ctx) => {
+    updatePolicySettings: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
-      const settings = await data.mutate((tx, actor) =>
-        updatePolicySettings(tx, actor, input, expectedVersion),
+      const settings = await data.mutate(info, args, (tx, actor) =>
+        updatePolicySettings(tx, actor, args.input, args.expectedVersion),
       );
       // Committed: this process's next decision for the tenant reads them again.
       ctx.policyData.invalidate(data.tenantId);

@@ -49,20 +49,32 @@ export const workflowResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createWorkflow: (_parent, { input }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => createWorkflow(tx, actor, input)),
-    updateWorkflow: (_parent, { id, input, expectedVersion }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => updateWorkflow(tx, actor, id, input, expectedVersion)),
-    submitWorkflow: (_parent, { id }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'submit')),
-    approveWorkflow: (_parent, { id, comment }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'approve', comment)),
-    rejectWorkflow: (_parent, { id, comment }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => transitionWorkflow(tx, actor, id, 'reject', comment)),
-    shareWorkflow: (_parent, { id, userId, role }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => shareWorkflow(tx, actor, id, userId, role)),
-    unshareWorkflow: (_parent, { id, userId }, ctx) =>
-      requireData(ctx).mutate((tx, actor) => unshareWorkflow(tx, actor, id, userId)),
+    createWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) => createWorkflow(tx, actor, args.input)),
+    updateWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        updateWorkflow(tx, actor, args.id, args.input, args.expectedVersion),
+      ),
+    submitWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        transitionWorkflow(tx, actor, args.id, 'submit'),
+      ),
+    approveWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        transitionWorkflow(tx, actor, args.id, 'approve', args.comment),
+      ),
+    rejectWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        transitionWorkflow(tx, actor, args.id, 'reject', args.comment),
+      ),
+    shareWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        shareWorkflow(tx, actor, args.id, args.userId, args.role),
+      ),
+    unshareWorkflow: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        unshareWorkflow(tx, actor, args.id, args.userId),
+      ),
   },
   WorkflowConnection: {
     ...connectionFields,

@@ -1,0 +1,24 @@
+/**
+ * What gates 2 and 3 need of one operation's tenant data. Declared here, implemented by the
+ * layer above (graphql/RequestData), so authorization never imports the GraphQL layer.
+ */
+import type { TenantSettingsSource } from './opa/PolicyData.js';
+import type { RecordedWrites } from './PermissionChecker.js';
+
+export interface AuthorizationData extends TenantSettingsSource {
+  /** The caller's tenant (from the verified principal). */
+  readonly tenantId: string;
+  /**
+   * Mutations committed so far in this operation: what was decided before one is not
+   * reused after it (relationships or settings may have changed).
+   */
+  readonly commits: number;
+  /** The caller's user account in the tenant (id and organisation roles), or null. */
+  currentUser(): Promise<{ readonly id: string; readonly roles: readonly string[] } | null>;
+  /** What the outbox relay recorded for these objects (read-after-write tokens). */
+  recordedWrites(
+    objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
+  ): Promise<RecordedWrites>;
+  /** An object as stored, for a policy's `resource`, or null when it does not exist. */
+  policyResource(type: string, id: string): Promise<Record<string, unknown> | null>;
+}

@@ -1,0 +1,27 @@
+/** What every operation is built from: the server's shared services (createGatehouse wires them). */
+import type { AuditAppender } from '../audit/OperationAuditLog.js';
+import type { AuditSigner } from '../audit/AuditCheckpoint.js';
+import type { AuditFeed } from '../audit/AuditFeed.js';
+import type { AuthorizerOptions } from '../authz/RequestAuthorizer.js';
+import type { PolicyData } from '../authz/opa/PolicyData.js';
+import type { TenantDatabase } from '../data/TenantDatabase.js';
+import type { SecretBox } from '../domain/secretBox.js';
+import type { AuditedFields } from '../graphql/auditedFields.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface OperationServices {
+  readonly tenants: TenantDatabase;
+  /** Gates 2 and 3, shared by every operation's RequestAuthorizer. */
+  readonly authorizer: AuthorizerOptions;
+  /** The relationship outbox relay, run after every committed mutation. */
+  readonly relay: { drain(): Promise<unknown> };
+  /** `@audit` of the served schema. */
+  readonly audited: AuditedFields;
+  /** Appends audit events (audit/appendAuditEvents; benchmarks inject a baseline). */
+  readonly auditAppender: AuditAppender;
+  readonly secrets: SecretBox;
+  readonly policyData: PolicyData;
+  readonly auditSigner: AuditSigner;
+  readonly auditFeed: AuditFeed;
+  readonly logger: Logger;
+}
