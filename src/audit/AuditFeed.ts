@@ -37,8 +37,6 @@ export interface AuditFeedOptions {
   readonly pageSize?: number;
   /** How often the heads of watched tenants are re-read (default 5 s; 0: never). */
   readonly pollIntervalMs?: number;
-  /** Called after each read of events from the database (tests count them). */
-  readonly onRead?: (events: number) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -72,6 +70,11 @@ class TenantFeed {
   constructor(feed: AuditFeed, tenantId: string) {
     this.#feed = feed;
     this.tenantId = tenantId;
+  }
+
+  /** Events held in the ring. */
+  get buffered(): number {
+    return this.#ring.length;
   }
 
   /** A notification (or a re-read head) says the chain reached `seq`. */
@@ -201,6 +204,7 @@ export class AuditFeed {
   readonly #tenants = new Map<string, TenantFeed>();
   #listener: { close(): Promise<void> } | undefined;
   #poll: NodeJS.Timeout | undefined;
+  #eventsRead = 0;
 
   constructor(options: AuditFeedOptions) {
     this.#options = options;
@@ -233,6 +237,18 @@ export class AuditFeed {
   get subscribers(): number {
     let n = 0;
     for (const t of this.#tenants.values()) n += t.subscribers;
+    return n;
+  }
+
+  /** Events read from the database so far (by the rings and by catching-up subscribers). */
+  get eventsRead(): number {
+    return this.#eventsRead;
+  }
+
+  /** Events held in memory now, all tenants (each ring is bounded by `ringSize`). */
+  get bufferedEvents(): number {
+    let n = 0;
+    for (const t of this.#tenants.values()) n += t.buffered;
     return n;
   }
 
@@ -293,7 +309,7 @@ export class AuditFeed {
     const events = await this.read(tenantId, (q) =>
       readEventsAfter(q, tenantId, afterSeq, this.#pageSize, untilSeq),
     );
-    this.#options.onRead?.(events.length);
+    this.#eventsRead += events.length;
     return events;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run db:setup [-- --recreate]`: provisions a real PostgreSQL server for Gatehouse,
  * connecting as an administrator (DATABASE_ADMIN_URL, e.g. postgres://postgres@127.0.0.1/postgres):
- * - the owner role (LOGIN, not superuser, no BYPASSRLS) that owns the database and runs migrations;
+ * - the owner role (LOGIN, not superuser, no BYPASSRLS, NOINHERIT) that owns the database and
+ *   runs migrations;
  * - the app role (LOGIN, NOSUPERUSER NOBYPASSRLS NOINHERIT) the server connects as;
  * - the relay role (NOLOGIN) of the relationship outbox relay and the audit checkpoint
  *   signer's role (NOLOGIN), which the app role may assume;
@@ -64,11 +65,13 @@ runCli(async () => {
 
   const admin = await connectPostgres(adminUrl);
   try {
+    // NOINHERIT: the owner is a member of the signer role (the audit CLI lists chains as it)
+    // but gets none of its reach unless it SETs that role explicitly.
     await ensureRole(
       admin,
       OWNER_ROLE,
       owner.password,
-      'nosuperuser nobypassrls nocreaterole nocreatedb',
+      'nosuperuser nobypassrls nocreaterole nocreatedb noinherit',
     );
     await ensureRole(
       admin,

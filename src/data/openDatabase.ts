@@ -50,7 +50,7 @@ export async function provisionRoles(sql: SqlClient): Promise<void> {
   await sql.exec(`
     do $$ begin
       if not exists (select from pg_roles where rolname = '${OWNER_ROLE}') then
-        create role ${OWNER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb;
+        create role ${OWNER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
       end if;
       if not exists (select from pg_roles where rolname = '${APP_ROLE}') then
         create role ${APP_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
@@ -66,6 +66,8 @@ export async function provisionRoles(sql: SqlClient): Promise<void> {
       execute format('grant create on database %I to ${OWNER_ROLE}', current_database());
     end $$;
     grant usage, create on schema public to ${OWNER_ROLE};
+    -- (Data directories made before the audit signer role existed.)
+    alter role ${OWNER_ROLE} noinherit;
     grant ${RELAY_ROLE} to ${APP_ROLE};
     grant ${AUDIT_SIGNER_ROLE} to ${APP_ROLE};
     grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE};`);

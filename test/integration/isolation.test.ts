@@ -21,6 +21,7 @@ import {
   usingPostgres,
   type TestTenant,
 } from '../support/testDatabase.js';
+import { rejection, sqlRejection, type SqlFailure } from '../support/sqlErrors.js';
 
 /** Every table holding tenant data, with the column naming its tenant. */
 const TENANT_TABLES = {
@@ -95,40 +96,6 @@ async function snapshot(t: Seeded): Promise<unknown> {
     approvals: await tx.approval.findMany({ orderBy: { id: 'asc' } }),
   }));
   return JSON.parse(JSON.stringify(rows)) as unknown;
-}
-
-interface SqlFailure {
-  readonly code: string;
-  readonly message: string;
-}
-
-/** The PostgreSQL error (SQLSTATE and message) behind a Prisma error. */
-function sqlFailure(error: unknown): SqlFailure {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) {
-    throw new Error(`expected a PrismaClientKnownRequestError, got ${String(error)}`);
-  }
-  const adapterError = error.meta?.['driverAdapterError'] as
-    { cause?: { originalCode?: string; originalMessage?: string } } | undefined;
-  const code = adapterError?.cause?.originalCode;
-  const message = adapterError?.cause?.originalMessage;
-  if (code === undefined || message === undefined) {
-    throw new Error(`no PostgreSQL error in ${JSON.stringify(error.meta)}`);
-  }
-  return { code, message };
-}
-
-/** Awaits `work`, which must reject, and returns the rejection. */
-async function rejection(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to be rejected');
-}
-
-async function sqlRejection(work: Promise<unknown>): Promise<SqlFailure> {
-  return sqlFailure(await rejection(work));
 }
 
 const rlsViolation = (table: string): SqlFailure => ({

@@ -49,11 +49,17 @@ export interface TestServer {
   ): Promise<GraphQLResponse<T>>;
   /** A private tenant (see createTestTenant) whose relationships are already in SpiceDB. */
   createTenant(userCount?: number): Promise<TestTenant>;
+  /** A token for user `index` of a private tenant (user 0 is its admin). */
+  tenantToken(
+    tenant: TestTenant,
+    index: number,
+    overrides?: Partial<DevTokenClaims>,
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
 export async function startTestServer(
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: GatehouseOptions = {},
 ): Promise<TestServer> {
   const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-keys-'));
@@ -104,6 +110,12 @@ export async function startTestServer(
         headers: res.headers,
         body: (await res.json()) as GraphQLResponse['body'],
       } as never;
+    },
+    async tenantToken(tenant, index, overrides = {}) {
+      const user = tenant.users[index];
+      if (!user) throw new Error(`tenant ${tenant.slug} has no user ${index}`);
+      const key = await ensureDevSigningKey(keysDir);
+      return mintDevToken(key, { subject: user.subject, tenantId: tenant.id, ...overrides });
     },
     async createTenant(userCount = 2) {
       const tenant = await createTestTenant(gatehouse.database, userCount);
