@@ -46,7 +46,8 @@ function report(
     );
     return false;
   }
-  const signed = checkpoints ? `, ${checkpoints.checkedCount} checkpoints hold` : '';
+  const n = checkpoints?.checkedCount ?? 0;
+  const signed = checkpoints ? `, ${n} checkpoint${n === 1 ? ' holds' : 's hold'}` : '';
   process.stdout.write(
     `tenant ${tenantId}: ok (${chain.checkedCount} events, head seq ${chain.headSeq}${signed})\n`,
   );

@@ -62,7 +62,12 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   ): Promise<void> {
     const auth = await authenticate(verifier, req.headers.authorization);
     if (auth.kind === 'rejected') {
-      logger.info('authentication rejected', { requestId, reason: auth.reason });
+      // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
+      logger.info('authentication rejected', {
+        requestId,
+        clientIp: req.socket.remoteAddress ?? '',
+        reason: auth.reason,
+      });
       jsonError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required', {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });

@@ -77,7 +77,10 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
             ? await authenticate(options.verifier, header)
             : ({ kind: 'rejected', reason: 'malformed_connection_params' } as const);
         if (auth.kind === 'rejected') {
-          options.logger.info('websocket authentication rejected', { reason: auth.reason });
+          options.logger.info('websocket authentication rejected', {
+            clientIp: ctx.extra.request.socket.remoteAddress ?? '',
+            reason: auth.reason,
+          });
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           return false;
         }

@@ -1,0 +1,176 @@
+/**
+ * The live feed across server instances: two Gatehouse processes on one PostgreSQL
+ * database, sharing the real SpiceDB server (built from the Go module proxy,
+ * tools/spicedb.ts). A mutation through one reaches a subscriber of the other within a
+ * second, through PostgreSQL NOTIFY (the notification carries only tenant and seq; each
+ * instance reads the event itself, under row-level security).
+ *
+ * Two processes cannot share the embedded database: this runs against PostgreSQL (CI).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ensureDevSigningKey, mintDevToken } from '../../src/authn/devSigningKey.js';
+import type { OpenDatabase } from '../../src/data/openDatabase.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
+import {
+  createTestTenant,
+  openTestDatabase,
+  usingPostgres,
+  type TestTenant,
+} from '../support/testDatabase.js';
+import { TEST_CREDENTIAL_KEYS } from '../support/testServer.js';
+
+interface Instance {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+/** `npm start`'s entry point as its own process, against the shared database and SpiceDB. */
+async function startInstance(spicedb: SpiceDbServer, keysDir: string): Promise<Instance> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DEV_KEYS_DIR: keysDir,
+      SEED_DEMO_DATA: 'false',
+      CREDENTIAL_KEYS: TEST_CREDENTIAL_KEYS,
+      SPICEDB_ENDPOINT: spicedb.endpoint,
+      SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
+      OUTBOX_SWEEP_INTERVAL_MS: '200',
+      AUDIT_CHECKPOINT_INTERVAL: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[^\s]+)\/graphql/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('exit', (code) => reject(new Error(`exited with ${String(code)}: ${output}`)));
+  });
+  return { url, child };
+}
+
+async function stopInstance(instance: Instance | undefined): Promise<void> {
+  if (!instance || instance.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => instance.child.once('exit', resolve));
+  instance.child.kill('SIGTERM');
+  await exited;
+}
+
+async function gql(instance: Instance, query: string, token: string) {
+  const res = await fetch(`${instance.url}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+}
+
+describe.skipIf(!usingPostgres)('the live feed across two server processes', () => {
+  let spicedb: SpiceDbServer;
+  let keysDir: string;
+  let db: OpenDatabase;
+  let a: Instance;
+  let b: Instance;
+  let tenant: TestTenant;
+  let auditor: string;
+  let actor: string;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-fanout-'));
+    spicedb = await startSpiceDbServer();
+    [a, b] = await Promise.all([startInstance(spicedb, keysDir), startInstance(spicedb, keysDir)]);
+    db = await openTestDatabase();
+    // A tenant made now: its relationships reach the shared SpiceDB through the relays.
+    tenant = await createTestTenant(db, 2);
+    const key = await ensureDevSigningKey(keysDir);
+    auditor = await mintDevToken(key, { subject: tenant.users[0]!.subject, tenantId: tenant.id });
+    actor = await mintDevToken(key, { subject: tenant.users[1]!.subject, tenantId: tenant.id });
+    const deadline = Date.now() + 20_000;
+    for (const instance of [a, b]) {
+      while ((await gql(instance, '{ verifyAuditChain { valid } }', auditor)).errors) {
+        if (Date.now() > deadline) throw new Error('the relays did not apply the tenant');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) await c.dispose();
+    await Promise.all([stopInstance(a), stopInstance(b)]);
+    await spicedb.stop();
+    await db.close();
+    await rm(keysDir, { recursive: true, force: true });
+  });
+
+  function subscribe(instance: Instance): { seqs: number[]; actions: string[] } {
+    const received = { seqs: [] as number[], actions: [] as string[] };
+    const client = createClient({
+      url: instance.url.replace('http', 'ws') + '/graphql',
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${auditor}` },
+      retryAttempts: 0,
+    });
+    clients.push(client);
+    client.subscribe<{ auditEvents: { seq: number; action: string } }>(
+      { query: 'subscription { auditEvents { seq action } }' },
+      {
+        next: (r) => {
+          if (r.data) {
+            received.seqs.push(r.data.auditEvents.seq);
+            received.actions.push(r.data.auditEvents.action);
+          }
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    return received;
+  }
+
+  async function within(ms: number, done: () => boolean): Promise<number> {
+    const start = Date.now();
+    while (!done()) {
+      if (Date.now() - start > ms) throw new Error(`not delivered within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return Date.now() - start;
+  }
+
+  it('delivers a mutation through one process to subscribers of both within a second', async () => {
+    const onA = subscribe(a);
+    const onB = subscribe(b);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // both subscribe steps done
+    for (const [through, n] of [
+      [a, 1],
+      [b, 2],
+      [a, 3],
+    ] as const) {
+      const res = await gql(
+        through,
+        `mutation { createWorkflow(input: { name: "fan-out ${n}", amount: "1" }) { id } }`,
+        actor,
+      );
+      expect(res.errors).toBeUndefined();
+      // Measured from the commit (the mutation's answer): delivered on both within 1 s.
+      await within(1000, () => onA.seqs.length >= n && onB.seqs.length >= n);
+    }
+    expect(onA.seqs).toEqual([1, 2, 3]);
+    expect(onB.seqs).toEqual([1, 2, 3]);
+    expect(onB.actions).toEqual(['workflow.create', 'workflow.create', 'workflow.create']);
+  });
+});
