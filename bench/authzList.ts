@@ -13,12 +13,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../src/config.js';
+import { benchConfig } from './benchConfig.js';
 import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
 import { createGatehouse } from '../src/server/createGatehouse.js';
 import { createTestTenant } from '../test/support/testDatabase.js';
 import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { measurePolicyEvaluation } from './policyEvaluation.js';
+import { median } from './statistics.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const ALL_MODES = ['off', 'no-policy', 'on', 'naive'] as const;
@@ -95,20 +96,12 @@ function loadTest(
 
 async function measure(mode: Mode): Promise<Result> {
   const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
+  const config = benchConfig(keysDir, {
     // Embedded SpiceDB calls are synchronous FFI: the naive baseline's 300 back-to-back
     // calls exceed the default 1 s deadline, which would turn it into an error benchmark.
     SPICEDB_DEADLINE_MS: '60000',
     // ...and take longer than the default 15 s transaction timeout.
     DB_TRANSACTION_TIMEOUT_MS: '120000',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    PGLITE_DATA_DIR: 'memory://',
-    DEV_KEYS_DIR: keysDir,
-    SEED_DEMO_DATA: 'false',
   });
   const gatehouse = await createGatehouse(
     config,
@@ -193,11 +186,6 @@ for (let round = 1; round <= ROUNDS; round++) {
     const result = await measure(mode);
     runs.set(mode, [...(runs.get(mode) ?? []), result]);
   }
-}
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 /** The run with the median throughput (for an even count, the slower of the middle two). */
 const results: Result[] = MODES.flatMap((mode) => {

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     lines.push(
       `  try:      curl -s ${gatehouse.url}/graphql -H "Authorization: Bearer $(npm run -s token -- alice)" \\`,
       `              -H 'Content-Type: application/json' -d '{"query":"{ me { subject tenant { slug } user { displayName } } }"}'`,
+      `  audit:    npm run -s audit:tail -- --url ${gatehouse.url.replace('http', 'ws')}/graphql --token "$(npm run -s token -- dave)"`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);

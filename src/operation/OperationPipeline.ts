@@ -152,15 +152,24 @@ export class OperationPipeline {
     try {
       source = await createSourceEventStream(args);
       user = isAsyncIterable(source) ? await operation.context.data?.currentUser() : undefined;
-    } finally {
-      // The subscribe step's scope ends here, whatever happened (its denials are audited).
+    } catch (error) {
+      await operation.complete({}, keepAsIs).catch(() => undefined);
+      throw error;
+    }
+    try {
+      // The subscribe step's scope ends here (its denials are audited, its transaction closes).
       await operation.complete({}, keepAsIs);
+    } catch (error) {
+      if (isAsyncIterable(source)) await source[Symbol.asyncIterator]().return?.();
+      throw error;
     }
     if (!isAsyncIterable(source)) {
       if (!('data' in source) && source.errors) {
+        // Variables that do not coerce are request errors (no path); a resolver's error (at
+        // its path) goes to the normalisation point as it is.
         return {
           errors: source.errors.map((e) =>
-            e.extensions['code'] ? e : withCode(e, ErrorCode.BAD_USER_INPUT),
+            e.extensions['code'] || e.path ? e : withCode(e, ErrorCode.BAD_USER_INPUT),
           ),
         };
       }

@@ -387,6 +387,22 @@ describe('reading the trail', () => {
     expect(DEMO_TENANTS.globex.id).not.toBe(DEMO_TENANTS.acme.id);
   });
 
+  it('refuses a subscription sent over HTTP: 400 SUBSCRIPTION_REQUIRES_WEBSOCKET, nothing runs', async () => {
+    const t = await tenant();
+    const res = await server.gql('subscription { auditEvents { seq } }', {}, t.admin);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      errors: [
+        {
+          message:
+            'Subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP',
+          extensions: { code: 'SUBSCRIPTION_REQUIRES_WEBSOCKET' },
+        },
+      ],
+    });
+    expect(await trail(t)).toEqual([]);
+  });
+
   it('filters on the server: action or action prefix, outcome, resource, actor, time', async () => {
     const t = await tenant();
     const start = new Date();

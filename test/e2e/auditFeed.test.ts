@@ -236,6 +236,21 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       expect(watch.ended).toBe('complete');
     });
 
+    it('answers request errors of a subscription with their codes, and the socket stays open', async () => {
+      const c = connect(admin);
+      const badVariable = new Watch(c, { after: 'not a number' });
+      await badVariable.until(() => badVariable.ended !== undefined, 'the error');
+      expect(badVariable.errors.map((e) => e.extensions?.['code'])).toEqual(['BAD_USER_INPUT']);
+      const badFilter = new Watch(c, { f: { actorUserId: 'nope' } });
+      await badFilter.until(() => badFilter.ended !== undefined, 'the error');
+      expect(badFilter.errors.map((e) => e.extensions?.['code'])).toEqual(['BAD_USER_INPUT']);
+      const fine = new Watch(c);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await createWorkflow('still open');
+      await fine.until(() => fine.events.length >= 1, 'an event on the same connection');
+      fine.dispose();
+    });
+
     it('holds at most WS_MAX_SUBSCRIPTIONS_PER_CONNECTION subscriptions per connection', async () => {
       const c = connect(admin);
       const open = [new Watch(c), new Watch(c), new Watch(c)];
