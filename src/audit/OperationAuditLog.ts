@@ -73,6 +73,9 @@ export interface OperationAuditOptions {
   readonly logger: Logger;
 }
 
+/** Longest object id an event keeps of what a client sent. */
+const MAX_ID_LENGTH = 200;
+
 /** Most decisions kept in one summary event (the count is always exact). */
 export const MAX_DECISIONS_PER_EVENT = 1000;
 
@@ -113,10 +116,6 @@ export class OperationAuditLog {
     this.#options = options;
   }
 
-  get tenantId(): string {
-    return this.#options.tenantId;
-  }
-
   #event(
     userId: string | null,
     fields: Pick<AuditEventInput, 'action' | 'resource' | 'outcome'> &
@@ -144,10 +143,9 @@ export class OperationAuditLog {
 
   #argumentResource(spec: AuditSpec, args: Readonly<Record<string, unknown>>): AuditResource {
     const id = spec.argument === undefined ? undefined : args[spec.argument];
-    return {
-      type: resourceType(spec.action),
-      id: typeof id === 'string' ? id.toLowerCase() : null,
-    };
+    // As the client sent it (it may not be an id at all), bounded.
+    const named = typeof id === 'string' ? id.slice(0, MAX_ID_LENGTH).toLowerCase() : null;
+    return { type: resourceType(spec.action), id: named };
   }
 
   /** The audit of root mutation field `coordinate` called with `args`. */

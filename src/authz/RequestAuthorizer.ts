@@ -67,6 +67,14 @@ export interface PolicyContext {
   readonly requestId: string;
 }
 
+/** A root mutation field whose arguments were refused before authorization. */
+export interface RefusedInput {
+  /** Schema coordinate, e.g. `Mutation.approveWorkflow`. */
+  readonly field: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly error: GraphQLError;
+}
+
 const NOTHING_RECORDED: RecordedWrites = { token: undefined, writtenAt: new Map() };
 
 const NO_ACCOUNT: Decision = {
@@ -87,6 +95,7 @@ export class RequestAuthorizer {
   #commitsSeen = 0;
   readonly #rejections: GraphQLError[] = [];
   readonly #denials: DenialRecord[] = [];
+  readonly #refusedInputs: RefusedInput[] = [];
 
   constructor(
     principal: Principal | null,
@@ -118,6 +127,15 @@ export class RequestAuthorizer {
   /** The denials of this operation, in the order they were made. */
   get denials(): readonly DenialRecord[] {
     return this.#denials;
+  }
+
+  /** Records a root mutation field refused for its input, before any decision (audited). */
+  refuseInput(refusal: RefusedInput): void {
+    this.#refusedInputs.push(refusal);
+  }
+
+  get refusedInputs(): readonly RefusedInput[] {
+    return this.#refusedInputs;
   }
 
   /** Object id of an object of the caller's tenant. */

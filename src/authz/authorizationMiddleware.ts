@@ -236,7 +236,13 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
       ): true | Error | Promise<true | Error> => {
         try {
           const invalid = malformedId(req, args);
-          if (invalid) return invalid;
+          if (invalid) {
+            // A refused mutation is audited (FAILED), even before any decision.
+            if (info.parentType === info.schema.getMutationType()) {
+              ctx.authz.refuseInput({ field: req.coordinate, args, error: invalid });
+            }
+            return invalid;
+          }
           const decision = decideField(req, parent, args, ctx);
           if (decision instanceof Promise) {
             return decision.then(

@@ -149,6 +149,11 @@ export class Operation {
         : result;
     if (!data) return out;
     await data.uow.finish();
+    for (const refused of authz.refusedInputs) {
+      data.audit
+        .mutation(refused.field, refused.args)
+        .failed(data.knownUserId ?? null, refused.error);
+    }
     const { unrecordedReads } = await data.audit.flush(
       this.#services.tenants,
       authz.denials,

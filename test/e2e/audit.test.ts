@@ -165,7 +165,13 @@ describe('what a mutation leaves', () => {
       t.admin,
     );
     expect(invalid.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
-    const [, conflict, badInput] = await trail(t);
+    const malformed = await server.gql(
+      `mutation { submitWorkflow(id: "not-an-id") { id } }`,
+      {},
+      t.admin,
+    );
+    expect(malformed.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+    const [, conflict, badInput, refused] = await trail(t);
     expect(conflict).toMatchObject({
       seq: 2,
       action: 'workflow.update',
@@ -179,6 +185,14 @@ describe('what a mutation leaves', () => {
       seq: 3,
       outcome: 'FAILED',
       reasons: ['BAD_USER_INPUT: name must be 1 to 200 characters'],
+    });
+    // Refused for its input before any authorization decision: audited all the same.
+    expect(refused).toMatchObject({
+      seq: 4,
+      action: 'workflow.submit',
+      outcome: 'FAILED',
+      resource: { type: 'workflow', id: 'not-an-id' },
+      reasons: ['BAD_USER_INPUT: id must be an id'],
     });
   });
 
