@@ -240,6 +240,11 @@ export class AuditFeed {
     return n;
   }
 
+  /** Live-feed subscribers of one tenant on this instance. */
+  subscribersOf(tenantId: string): number {
+    return this.#tenants.get(tenantId)?.subscribers ?? 0;
+  }
+
   /** Events read from the database so far (by the rings and by catching-up subscribers). */
   get eventsRead(): number {
     return this.#eventsRead;

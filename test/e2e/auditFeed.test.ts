@@ -151,6 +151,23 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       clients.push(c);
       return c;
     };
+    /** The tenant's chain head now: a subscription positioned there misses nothing after it. */
+    const head = async () => {
+      const res = await server.gql<{ verifyAuditChain: { headSeq: number } }>(
+        '{ verifyAuditChain { headSeq } }',
+        {},
+        admin,
+      );
+      return res.body.data!.verifyAuditChain.headSeq;
+    };
+    /** Until `count` subscriptions of `tenantId` are live on the server (bounded wait). */
+    const live = async (tenantId: string, count: number) => {
+      const deadline = Date.now() + 15_000;
+      while (server.gatehouse.auditFeed.subscribersOf(tenantId) < count) {
+        if (Date.now() > deadline) throw new Error(`${count} subscriptions never went live`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
     const createWorkflow = async (label: string) => {
       const res = await server.gql<{ createWorkflow: { id: string } }>(
         `mutation($n: String!) { createWorkflow(input: { name: $n, amount: "1" }) { id } }`,
@@ -173,8 +190,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
     });
 
     it('delivers a committed mutation’s event to an auditor of its organisation', async () => {
-      const watch = new Watch(connect(admin));
-      await new Promise((resolve) => setTimeout(resolve, 200)); // let the subscribe step run
+      const watch = new Watch(connect(admin), { after: await head() });
       const id = await createWorkflow(`live ${randomUUID()}`);
       await watch.until(() => watch.events.length >= 1, 'the event');
       expect(watch.events[0]).toMatchObject({
@@ -204,8 +220,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
 
     it('applies the filter on the server: nothing outside it is sent', async () => {
       const c = connect(admin);
-      const credentials = new Watch(c, { f: { action: 'credential.' } });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const credentials = new Watch(c, { f: { action: 'credential.' }, after: await head() });
       await createWorkflow('not a credential');
       const made = await server.gql<{ createCredential: { id: string } }>(
         'mutation { createCredential(input: { name: "filtered", secret: "x" }) { id } }',
@@ -244,8 +259,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       const badFilter = new Watch(c, { f: { actorUserId: 'nope' } });
       await badFilter.until(() => badFilter.ended !== undefined, 'the error');
       expect(badFilter.errors.map((e) => e.extensions?.['code'])).toEqual(['BAD_USER_INPUT']);
-      const fine = new Watch(c);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const fine = new Watch(c, { after: await head() });
       await createWorkflow('still open');
       await fine.until(() => fine.events.length >= 1, 'an event on the same connection');
       fine.dispose();
@@ -259,10 +273,15 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       expect(fourth.errors.map((e) => e.extensions)).toEqual([
         { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 3 },
       ]);
-      // Ending one makes room; the socket stayed open for the others.
+      // Ending one makes room (once the server has seen it end); the socket stayed open.
       open[0]!.dispose();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const fifth = new Watch(c);
+      const after = await head();
+      let fifth = new Watch(c, { after });
+      for (let tries = 0; tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (fifth.ended === undefined) break;
+        fifth = new Watch(c, { after });
+      }
       await createWorkflow('room again');
       await fifth.until(() => fifth.events.length >= 1, 'an event on the new subscription');
       for (const w of [...open, fifth]) w.dispose();
@@ -274,7 +293,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       const c = connect(auditor);
       const c2 = connect(auditor);
       const watches = [c, c, c, c2, c2, c2].map((x) => new Watch(x));
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await live(fresh.id, 6);
       const before = server.gatehouse.auditFeed.eventsRead;
       await appendEvents(server, fresh, 20, 1);
       for (const w of watches) await w.until(() => w.events.length >= 20, '20 events each');
@@ -313,7 +332,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
           payload: { authorization: `Bearer ${auditor}` },
         }),
       );
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await live(fresh.id, 1);
       // Stop reading: the server's writes back up into the socket buffers.
       const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
       socket.pause();
@@ -339,8 +358,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       const fresh = await server.createTenant(3);
       const auditor = await server.tenantToken(fresh, 0, { roles: ['ADMIN'] });
       const actor = await server.tenantToken(fresh, 1);
-      const watch = new Watch(connect(auditor));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const watch = new Watch(connect(auditor), { after: 0 });
       const act = async (name: string) => {
         const res = await server.gql(
           `mutation($n: String!) { createWorkflow(input: { name: $n, amount: "1" }) { id } }`,
@@ -377,8 +395,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
     it('closes the socket with 4401 when the token expires, after the events before it', async () => {
       const fresh = await server.createTenant(2);
       const expiring = await server.tenantToken(fresh, 0, { roles: ['ADMIN'], ttlSeconds: 3 });
-      const watch = new Watch(connect(expiring));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const watch = new Watch(connect(expiring), { after: 0 });
       await appendEvents(server, fresh, 2, 1);
       await watch.until(() => watch.events.length >= 2, 'two events');
       await watch.until(() => watch.ended !== undefined, 'the close', 10_000);
