@@ -21,16 +21,11 @@ export function runLoad(options: {
   readonly requests: readonly LoadRequest[];
 }): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/loadGenerator.ts',
-        JSON.stringify({ timeoutSeconds: 10, ...options }),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    // Options on stdin: a request body can be larger than an argument may be.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/loadGenerator.ts'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdin.end(JSON.stringify({ timeoutSeconds: 10, ...options }));
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);

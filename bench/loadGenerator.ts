@@ -1,7 +1,7 @@
 /**
  * The load generator of the benchmarks, in a process of its own (so it does not share the
  * server's event loop): autocannon against one URL, each connection cycling through the
- * given requests (e.g. one per tenant). Reads its options as JSON from argv[2], prints
+ * given requests (e.g. one per tenant). Reads its options as JSON from stdin, prints
  * autocannon's result as JSON.
  */
 import autocannon from 'autocannon';
@@ -14,7 +14,9 @@ interface Options {
   readonly requests: ReadonlyArray<{ headers: Record<string, string>; body: string }>;
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as Options;
+let input = '';
+for await (const chunk of process.stdin) input += String(chunk);
+const options = JSON.parse(input) as Options;
 const result = await autocannon({
   url: options.url,
   method: 'POST',

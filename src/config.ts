@@ -126,6 +126,16 @@ export interface AuditConfig {
   readonly maxSubscriptionsPerConnection: number;
 }
 
+/** Query limits (operation/limits/QueryLimits.ts), from QUERY_MAX_* and QUERY_LIST_SIZE. */
+export interface QueryLimitsConfig {
+  readonly maxTokens: number;
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxDirectives: number;
+  readonly maxCost: number;
+  readonly listSize: number;
+}
+
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
@@ -137,6 +147,7 @@ export interface Config {
   readonly authz: AuthzConfig;
   readonly credentialKeys: CredentialKeys;
   readonly audit: AuditConfig;
+  readonly queryLimits: QueryLimitsConfig;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
@@ -206,6 +217,12 @@ const envSchema = z.object({
     )
     .default('60s'),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(15),
+  QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(10_000).default(50),
+  QUERY_MAX_COST: z.coerce.number().int().min(10).max(100_000_000).default(10_000),
+  QUERY_LIST_SIZE: z.coerce.number().int().min(1).max(10_000).default(10),
 });
 
 const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -381,6 +398,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingKey: auditSigningKey,
       checkpointIntervalMs: durationMs(e.AUDIT_CHECKPOINT_INTERVAL),
       maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
+    queryLimits: {
+      maxTokens: e.QUERY_MAX_TOKENS,
+      maxDepth: e.QUERY_MAX_DEPTH,
+      maxAliases: e.QUERY_MAX_ALIASES,
+      maxDirectives: e.QUERY_MAX_DIRECTIVES,
+      maxCost: e.QUERY_MAX_COST,
+      listSize: e.QUERY_LIST_SIZE,
     },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,

@@ -37,6 +37,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class TenantDatabase {
   readonly #prisma: PrismaClient;
   readonly #options: TenantDatabaseOptions;
+  #transactions = 0;
+
+  /** Transactions begun so far (tests prove refused work reached no database). */
+  get transactionsStarted(): number {
+    return this.#transactions;
+  }
 
   constructor(prisma: PrismaClient, options: TenantDatabaseOptions) {
     this.#prisma = prisma;
@@ -56,6 +62,7 @@ export class TenantDatabase {
       // Programmer error: authentication only produces UUID tenant ids.
       throw new Error('TenantDatabase.transaction: tenantId must be a UUID');
     }
+    this.#transactions += 1;
     return this.#prisma.$transaction(
       async (tx) => {
         await this.#begin(tx, scope, mode);

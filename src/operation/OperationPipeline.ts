@@ -27,11 +27,19 @@ import { Operation, type OperationIdentity } from './Operation.js';
 import type { OperationServices } from './OperationServices.js';
 import { hideSuggestions, withCode } from './requestErrors.js';
 import { validationRules, type ValidationRuleSet } from './validationRules.js';
+import {
+  checkQueryLimits,
+  checkSource,
+  parseOptionsFor,
+  tokenLimitError,
+  type QueryLimits,
+} from './limits/QueryLimits.js';
 
 export interface OperationPipelineOptions {
   readonly schema: GraphQLSchema;
   readonly services: OperationServices;
   readonly introspection: boolean;
+  readonly limits: QueryLimits;
 }
 
 /** A parsed, validated operation ready to run, or the request errors that refuse it. */
@@ -44,6 +52,7 @@ const keepAsIs = (error: GraphQLError): GraphQLError => error;
 export class OperationPipeline {
   readonly schema: GraphQLSchema;
   readonly rules: ValidationRuleSet;
+  readonly limits: QueryLimits;
   readonly #services: OperationServices;
   readonly #introspection: boolean;
   /**
@@ -57,6 +66,27 @@ export class OperationPipeline {
     this.#services = options.services;
     this.#introspection = options.introspection;
     this.rules = validationRules({ introspection: options.introspection });
+    this.limits = options.limits;
+  }
+
+  /**
+   * The error for a document over the token, comment or nesting limit, from its text
+   * alone (HTTP calls it before Apollo parses; `prepare` before parsing).
+   */
+  checkSource(query: string): GraphQLError | undefined {
+    return checkSource(query, this.limits);
+  }
+
+  /**
+   * The query-limit errors of running `operationName` of a parsed, valid `document` with
+   * `variables` (none when it is within every limit): see limits/QueryLimits.ts.
+   */
+  checkLimits(
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): GraphQLError[] {
+    return checkQueryLimits(this.schema, document, operationName, variables, this.limits);
   }
 
   /** Starts an operation for `identity`; its context is what resolvers receive. */
@@ -75,16 +105,27 @@ export class OperationPipeline {
 
   /**
    * Parses and validates a document as HTTP does (Apollo Server), with the same codes:
-   * GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (without field suggestions when
-   * introspection is off), OPERATION_RESOLUTION_FAILURE.
+   * QUERY_TOO_MANY_TOKENS, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (without field
+   * suggestions when introspection is off), OPERATION_RESOLUTION_FAILURE, then the other
+   * query limits.
    */
-  prepare(query: string, operationName: string | null | undefined): Prepared {
+  prepare(
+    query: string,
+    operationName: string | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): Prepared {
+    const tooLarge = this.checkSource(query);
+    if (tooLarge) return { kind: 'refused', errors: [tooLarge] };
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, parseOptionsFor(this.limits));
     } catch (error) {
       if (error instanceof GraphQLError) {
-        return { kind: 'refused', errors: [withCode(error, ErrorCode.GRAPHQL_PARSE_FAILED)] };
+        const tooLong = tokenLimitError(error.message);
+        return {
+          kind: 'refused',
+          errors: [tooLong ?? withCode(error, ErrorCode.GRAPHQL_PARSE_FAILED)],
+        };
       }
       throw error;
     }
@@ -115,6 +156,8 @@ export class OperationPipeline {
         ],
       };
     }
+    const overLimits = this.checkLimits(document, operationName, variables);
+    if (overLimits.length > 0) return { kind: 'refused', errors: overLimits };
     return {
       kind: 'ok',
       document,

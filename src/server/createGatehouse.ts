@@ -42,8 +42,10 @@ import { createFormatError } from '../errors/formatError.js';
 import { buildBaseSchema, buildSchema } from '../graphql/buildSchema.js';
 import { readAuditedFields } from '../graphql/auditedFields.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import { MAX_PAGE } from '../graphql/resolvers/paging.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { OperationPipeline } from '../operation/OperationPipeline.js';
+import { parseOptionsFor } from '../operation/limits/QueryLimits.js';
 import { claimEmbeddedSpiceDb } from './embeddedSpiceDbLock.js';
 import { createHttpHandler } from './httpHandler.js';
 import { operationPlugin } from './operationPlugin.js';
@@ -193,6 +195,7 @@ export async function createGatehouse(
   const pipeline = new OperationPipeline({
     schema,
     introspection: config.introspection,
+    limits: { ...config.queryLimits, maxPage: MAX_PAGE },
     services: {
       tenants: db.tenants,
       authorizer: {
@@ -227,6 +230,8 @@ export async function createGatehouse(
     schema,
     introspection: config.introspection,
     validationRules: [...pipeline.rules.extra],
+    // Refused while parsing: a huge document never becomes a tree (see QueryLimits).
+    parseOptions: parseOptionsFor(pipeline.limits),
     hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
     // main.ts owns signal handling (graceful stop, then exit); Apollo must not re-raise.
@@ -266,6 +271,7 @@ export async function createGatehouse(
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     production: config.env === 'production',
+    format: (e) => formatError(e.toJSON(), e),
     async ready() {
       try {
         await Promise.race([

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
@@ -38,6 +39,8 @@ export interface HttpHandlerOptions {
   readonly production: boolean;
   /** Whether every dependency answers (`/readyz`). */
   readonly ready: () => Promise<boolean>;
+  /** The one normalisation point (errors/formatError.ts) for errors sent from here. */
+  readonly format: (error: GraphQLError) => GraphQLFormattedError;
   readonly logger: Logger;
 }
 
@@ -96,11 +99,22 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
     }
 
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Before Apollo hashes and parses it: a document over the token or nesting limits.
+    const source =
+      req.method === 'GET'
+        ? url.searchParams.get('query')
+        : (body as { query?: unknown } | undefined)?.query;
+    const tooLarge = typeof source === 'string' ? pipeline.checkSource(source) : undefined;
+    if (tooLarge) {
+      res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ errors: [options.format(tooLarge)] }));
+      return;
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const operation = pipeline.begin({
       requestId,
       principal: auth.kind === 'authenticated' ? auth.principal : null,

@@ -1,15 +1,18 @@
 /**
- * Apollo Server's side of the operation pipeline: every HTTP operation ends through
- * {@link Operation.complete} (REJECT_OPERATION, closing its transactions, its audit events)
- * before the response is sent; a commit that fails answers 500. A subscription sent over
- * HTTP is refused with 400 (subscriptions are served over WebSocket on the same path).
+ * Apollo Server's side of the operation pipeline: an operation over a query limit is
+ * answered 400 with its limits' errors before anything executes (the token limit is
+ * Apollo's parse option; its error gets the limit's code here); every HTTP operation ends
+ * through {@link Operation.complete} (REJECT_OPERATION, closing its transactions, its audit
+ * events) before the response is sent; a commit that fails answers 500. A subscription
+ * sent over HTTP is refused with 400 (subscriptions are served over WebSocket).
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, OperationTypeNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
+import { tokenLimitError } from '../operation/limits/QueryLimits.js';
 
 export function operationPlugin(options: {
   readonly pipeline: OperationPipeline;
@@ -34,9 +37,26 @@ export function operationPlugin(options: {
           }
           return Promise.resolve();
         },
+        responseForOperation({ document, operationName, request }) {
+          const errors = pipeline.checkLimits(document, operationName, request.variables);
+          if (errors.length === 0) return Promise.resolve(null);
+          return Promise.resolve({
+            http: { status: 400, headers: new HeaderMap() },
+            body: { kind: 'single', singleResult: { errors: errors.map(format) } },
+          });
+        },
         async willSendResponse({ response, contextValue }) {
           const operation = pipeline.operationOf(contextValue);
           const body = response.body;
+          if (body.kind === 'single') {
+            // graphql-js stopped parsing at the token limit: say so with the limit's code.
+            const [first, ...rest] = body.singleResult.errors ?? [];
+            const tooLong =
+              first?.extensions?.['code'] === ErrorCode.GRAPHQL_PARSE_FAILED && rest.length === 0
+                ? tokenLimitError(first.message)
+                : undefined;
+            if (tooLong) body.singleResult = { errors: [format(tooLong)] };
+          }
           try {
             if (body.kind === 'single') {
               body.singleResult = await operation.complete(body.singleResult, format);

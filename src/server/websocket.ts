@@ -104,7 +104,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
       // Parse, validate and begin the operation here (instead of inside graphql-ws) so that
       // request errors carry the same codes as over HTTP and never close the socket.
       onSubscribe(ctx, id, payload) {
-        const prepared = pipeline.prepare(payload.query, payload.operationName);
+        const prepared = pipeline.prepare(payload.query, payload.operationName, payload.variables);
         if (prepared.kind === 'refused') return [...prepared.errors];
         const connection = connections.get(ctx.extra.socket);
         if (prepared.subscription && connection) {

@@ -397,3 +397,30 @@ describe('audit signing and checkpoints', () => {
     );
   });
 });
+
+describe('query limits', () => {
+  it('defaults to 5,000 tokens, depth 10, 15 aliases, 50 directives, cost 10,000, lists of 10', () => {
+    expect(loadConfig({}).queryLimits).toEqual({
+      maxTokens: 5000,
+      maxDepth: 10,
+      maxAliases: 15,
+      maxDirectives: 50,
+      maxCost: 10_000,
+      listSize: 10,
+    });
+    expect(loadConfig({ QUERY_MAX_DEPTH: '7', QUERY_MAX_COST: '500' }).queryLimits).toMatchObject({
+      maxDepth: 7,
+      maxCost: 500,
+    });
+  });
+
+  it.each([
+    ['QUERY_MAX_TOKENS', '10'],
+    ['QUERY_MAX_DEPTH', '1'],
+    ['QUERY_MAX_ALIASES', '-1'],
+    ['QUERY_MAX_COST', 'lots'],
+    ['QUERY_LIST_SIZE', '0'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(configError({ [name]: value }).message).toContain(name);
+  });
+});
