@@ -27,7 +27,7 @@ export interface AuditCheckpoint {
 export type UnsignedCheckpoint = Pick<AuditCheckpoint, 'tenantId' | 'seq' | 'hash' | 'signedAt'>;
 
 /** The bytes a checkpoint's signature covers. */
-export function checkpointPayload(c: UnsignedCheckpoint): Buffer {
+function checkpointPayload(c: UnsignedCheckpoint): Buffer {
   return Buffer.from(
     canonicalJson({
       v: 1,
@@ -40,7 +40,7 @@ export function checkpointPayload(c: UnsignedCheckpoint): Buffer {
   );
 }
 
-export function keyIdOf(publicKey: KeyObject): string {
+function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
     .digest('hex')

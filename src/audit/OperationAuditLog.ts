@@ -77,7 +77,7 @@ export interface OperationAuditOptions {
 const MAX_ID_LENGTH = 200;
 
 /** Most decisions kept in one summary event (the count is always exact). */
-export const MAX_DECISIONS_PER_EVENT = 1000;
+const MAX_DECISIONS_PER_EVENT = 1000;
 
 /** A restricted read waiting for its event: where its value sits in the response. */
 export interface PendingRead {

@@ -256,23 +256,22 @@ export class RequestData implements AuthorizationData {
     const audit = this.audit.mutation(`${info.parentType.name}.${info.fieldName}`, args);
     let userId: string | null = null;
     try {
-      return await this.uow
-        .mutation(
-          async (tx) => {
-            const user = await tx.user.findFirst({
-              where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
-              select: { id: true },
-            });
-            if (!user)
-              throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
-            userId = user.id;
-            this.#knownUserId = user.id;
-            const actor = { tenantId: this.tenantId, userId: user.id };
-            return { userId: user.id, changed: await work(tx, actor) };
-          },
-          (tx, { userId: actor, changed }) => audit.beforeCommit(tx, actor, changed),
-        )
-        .then(({ changed }) => changed.value);
+      const changed = await this.uow.mutation(
+        async (tx) => {
+          const user = await tx.user.findFirst({
+            where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
+            select: { id: true },
+          });
+          if (!user)
+            throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
+          userId = user.id;
+          this.#knownUserId = user.id;
+          return work(tx, { tenantId: this.tenantId, userId: user.id });
+        },
+        // (The work set userId: it ran, and found the account, before this hook.)
+        (tx, change) => audit.beforeCommit(tx, userId!, change),
+      );
+      return changed.value;
     } catch (error) {
       audit.failed(userId, error);
       throw error;

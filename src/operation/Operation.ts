@@ -46,7 +46,7 @@ export function applyRejections<E, R extends OperationResult<E>>(
 }
 
 /** What a client sees of a restricted value whose audit event could not be written. */
-export function withheldError(path: ReadonlyArray<string | number>): GraphQLError {
+function withheldError(path: ReadonlyArray<string | number>): GraphQLError {
   return new GraphQLError('This value is withheld: its read could not be audited', {
     path,
     extensions: { code: ErrorCode.AUDIT_UNAVAILABLE },

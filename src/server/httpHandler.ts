@@ -19,7 +19,7 @@ import { setSecurityHeaders } from './securityHeaders.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function jsonError(
+function jsonError(
   res: ServerResponse,
   status: number,
   code: ErrorCode,

@@ -241,6 +241,37 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
       credentials.dispose();
     });
 
+    it('never crosses tenants: another tenant’s events and forged notifications deliver nothing', async () => {
+      const [mine, theirs] = [await server.createTenant(2), await server.createTenant(2)];
+      const auditor = await server.tenantToken(mine, 0, { roles: ['ADMIN'] });
+      const watch = new Watch(connect(auditor), { after: 0 });
+      await live(mine.id, 1);
+      await appendEvents(server, theirs, 5, 1);
+      // Anyone who can reach the database can NOTIFY: a notification carries no data and
+      // is only a hint to read this tenant's chain under its own row-level security.
+      for (const payload of [`${mine.id}:999`, `${theirs.id}:1`, 'garbage', `${mine.id}:x`]) {
+        await server.gatehouse.database.tenants.transaction(
+          { tenantId: theirs.id, subject: 'forger' },
+          'write',
+          (tx) => tx.$executeRawUnsafe(`select pg_notify('gatehouse_audit', $1)`, payload),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(watch.events).toEqual([]);
+      await appendEvents(server, mine, 1);
+      await watch.until(() => watch.events.length >= 1, 'its own event');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(watch.events).toEqual([
+        {
+          seq: 1,
+          action: 'test.appended',
+          outcome: 'SUCCEEDED',
+          resource: { type: 'test', id: '0' },
+        },
+      ]);
+      watch.dispose();
+    });
+
     it('refuses the subscribe step without view_audit: an error and no event', async () => {
       const watch = new Watch(connect(member));
       await watch.until(() => watch.ended !== undefined, 'the refusal');

@@ -10,6 +10,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { buildBaseSchema } from '../../src/graphql/buildSchema.js';
 import { checkQueryLimits, tokenLimitError } from '../../src/operation/limits/QueryLimits.js';
 import { measureOperation } from '../../src/operation/limits/measureOperation.js';
@@ -17,15 +18,8 @@ import { scanSource } from '../../src/operation/limits/scanSource.js';
 
 const schema = buildBaseSchema();
 const options = { listSize: 10, maxPage: 100, stopAt: { depth: 1000, cost: 1e12 } };
-const LIMITS = {
-  maxTokens: 5000,
-  maxDepth: 10,
-  maxAliases: 15,
-  maxDirectives: 50,
-  maxCost: 10_000,
-  listSize: 10,
-  maxPage: 100,
-};
+/** The defaults (config.ts) and the schema's largest page. */
+const LIMITS = { ...loadConfig({}).queryLimits, maxPage: 100 };
 
 function measure(query: string, variables: Record<string, unknown> = {}) {
   const document = parse(query);

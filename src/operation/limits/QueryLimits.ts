@@ -74,7 +74,7 @@ function tooLong(limit: number, what: string): GraphQLError {
  * depth limit (selections, arguments and lists nest inside it), far below where the
  * parser's recursion would overflow.
  */
-export function nestingLimitOf(limits: Pick<QueryLimits, 'maxDepth'>): number {
+function nestingLimitOf(limits: Pick<QueryLimits, 'maxDepth'>): number {
   return Math.max(64, 4 * limits.maxDepth);
 }
 

@@ -62,14 +62,8 @@ function pageSize(
   return maxPage;
 }
 
-function fieldsOf(
-  type: GraphQLNamedType,
-): ((name: string) => GraphQLField<unknown, unknown> | undefined) | undefined {
-  if (isObjectType(type) || isInterfaceType(type)) {
-    const fields = type.getFields();
-    return (name) => fields[name];
-  }
-  return undefined;
+function fieldOf(type: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
+  return isObjectType(type) || isInterfaceType(type) ? type.getFields()[name] : undefined;
 }
 
 export function measureOperation(
@@ -123,7 +117,7 @@ export function measureOperation(
     if (node.alias) aliases += 1;
     if (node.name.value.startsWith('__')) return 0; // introspection and __typename
     if (level > depth) depth = level;
-    const definition = parent ? fieldsOf(parent)?.(node.name.value) : undefined;
+    const definition = parent ? fieldOf(parent, node.name.value) : undefined;
     if (!node.selectionSet) return 1;
     const type = definition ? getNamedType(definition.type) : undefined;
     const first = definition?.args.find((a) => a.name === 'first');
