@@ -4,6 +4,7 @@
  * README.md ("Configuration") documents each variable; keep the two in step.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -136,6 +137,57 @@ export interface QueryLimitsConfig {
   readonly listSize: number;
 }
 
+/** Trusted documents (operation/TrustedDocuments.ts), from TRUSTED_DOCUMENTS_*. */
+export interface TrustedDocumentsConfig {
+  /** The manifest of the documents that may run; none: any document (and APQ) may. */
+  readonly file: string | undefined;
+  /** A token with this scope may send any document text. */
+  readonly anyDocumentScope: string;
+}
+
+/** A token bucket: `burst` points at most, refilled at `perHour` points an hour. */
+export interface BudgetConfig {
+  /** The name clients see in the RateLimit headers. */
+  readonly name: string;
+  readonly perHour: number;
+  readonly burst: number;
+}
+
+/** Rate limits (edge/RateLimiter.ts) and where their counters live. */
+export interface RateLimitsConfig {
+  /** Redis (shared by every replica) or this process's memory. */
+  readonly store:
+    | { readonly kind: 'memory' }
+    | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
+  readonly user: BudgetConfig;
+  readonly premium: BudgetConfig;
+  readonly anonymous: BudgetConfig;
+  readonly premiumScopes: readonly string[];
+  readonly premiumRoles: readonly string[];
+  /** Query cost of one point. */
+  readonly costPerPoint: number;
+}
+
+/** Failed authentication per client address (edge/AuthLockout.ts). */
+export interface LockoutConfig {
+  readonly maxAttempts: number;
+  readonly windowMs: number;
+  readonly lockMs: number;
+}
+
+/** TRUST_PROXY: nobody, the nearest `hops` proxies, or proxies at these addresses/CIDRs. */
+export type TrustProxy =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'hops'; readonly hops: number }
+  | { readonly kind: 'addresses'; readonly list: BlockList; readonly text: readonly string[] };
+
+/** WebSocket connection limits (server/websocket.ts). */
+export interface WebSocketConfig {
+  readonly maxConnectionsPerPrincipal: number;
+  readonly maxOperationsPerSecond: number;
+  readonly connectionInitTimeoutMs: number;
+}
+
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
@@ -148,6 +200,11 @@ export interface Config {
   readonly credentialKeys: CredentialKeys;
   readonly audit: AuditConfig;
   readonly queryLimits: QueryLimitsConfig;
+  readonly trustedDocuments: TrustedDocumentsConfig;
+  readonly rateLimits: RateLimitsConfig;
+  readonly lockout: LockoutConfig;
+  readonly trustProxy: TrustProxy;
+  readonly webSocket: WebSocketConfig;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
@@ -169,6 +226,9 @@ const csv = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0),
 );
+
+/** Points of a rate-limit budget (an hour's refill or a burst). */
+const budget = z.coerce.number().int().min(1).max(1_000_000_000);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -217,12 +277,38 @@ const envSchema = z.object({
     )
     .default('60s'),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
+  WS_MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
+  WS_MAX_OPERATIONS_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(20),
+  WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  RATE_LIMIT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits and : . _ - (at most 64)')
+    .default('gatehouse:'),
+  RATE_LIMIT_USER_PER_HOUR: budget.default(1_000),
+  RATE_LIMIT_USER_BURST: budget.default(100),
+  RATE_LIMIT_PREMIUM_PER_HOUR: budget.default(10_000),
+  RATE_LIMIT_PREMIUM_BURST: budget.default(1_000),
+  RATE_LIMIT_ANONYMOUS_PER_HOUR: budget.default(100),
+  RATE_LIMIT_ANONYMOUS_BURST: budget.default(10),
+  RATE_LIMIT_PREMIUM_SCOPES: csv.default(['gatehouse:premium']),
+  RATE_LIMIT_PREMIUM_ROLES: csv.default(['premium']),
+  RATE_LIMIT_COST_PER_POINT: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  AUTH_LOCKOUT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100_000_000).default(10),
+  AUTH_LOCKOUT_WINDOW_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  AUTH_LOCKOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  TRUST_PROXY: z.string().optional(),
   QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
   QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(15),
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(10_000).default(50),
   QUERY_MAX_COST: z.coerce.number().int().min(10).max(100_000_000).default(10_000),
   QUERY_LIST_SIZE: z.coerce.number().int().min(1).max(10_000).default(10),
+  TRUSTED_DOCUMENTS_FILE: z.string().min(1).optional(),
+  TRUSTED_DOCUMENTS_ANY_DOCUMENT_SCOPE: z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, 'one scope: printable characters, no spaces')
+    .default('graphql:any-document'),
 });
 
 const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -252,6 +338,42 @@ export function parseAuditSigningKey(value: string): KeyObject {
     throw new Error(`must be an Ed25519 key, not ${key.asymmetricKeyType ?? 'unknown'}`);
   }
   return key;
+}
+
+/**
+ * Parses TRUST_PROXY: empty or `false` (trust none), a hop count 1–10, or a comma list of
+ * addresses and CIDRs (`10.0.0.0/8, 192.168.1.7, fd00::/8`). Throws a message naming the
+ * bad entry. `true` (trust every hop) is refused: it would let any client choose its address.
+ */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  const text = (value ?? '').trim();
+  if (text === '' || text === 'false' || text === '0') return { kind: 'none' };
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops > 10) throw new Error('a hop count is at most 10');
+    return { kind: 'hops', hops };
+  }
+  if (text === 'true') {
+    throw new Error(
+      '"true" would let any client choose its address: give a hop count or the proxies\' addresses',
+    );
+  }
+  const list = new BlockList();
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (family === 0 || extra !== undefined || !/^\d+$/.test(bits ?? '0') || prefix > max) {
+      throw new Error(`"${entry}" is not an address or CIDR`);
+    }
+    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { kind: 'addresses', list, text: entries };
 }
 
 /**
@@ -340,6 +462,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SPICEDB_ENDPOINT && !e.SPICEDB_PRESHARED_KEY) {
     problems.push('SPICEDB_PRESHARED_KEY: required with SPICEDB_ENDPOINT');
   }
+  let trustProxy: TrustProxy = { kind: 'none' };
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${error instanceof Error ? error.message : 'invalid'}`);
+  }
+  for (const kind of ['USER', 'PREMIUM', 'ANONYMOUS'] as const) {
+    if (e[`RATE_LIMIT_${kind}_BURST`] > e[`RATE_LIMIT_${kind}_PER_HOUR`]) {
+      problems.push(
+        `RATE_LIMIT_${kind}_BURST: must not exceed RATE_LIMIT_${kind}_PER_HOUR (a burst is part of the hour's budget)`,
+      );
+    }
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
@@ -406,6 +541,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: e.QUERY_MAX_DIRECTIVES,
       maxCost: e.QUERY_MAX_COST,
       listSize: e.QUERY_LIST_SIZE,
+    },
+    trustedDocuments: {
+      file: e.TRUSTED_DOCUMENTS_FILE ? path.resolve(e.TRUSTED_DOCUMENTS_FILE) : undefined,
+      anyDocumentScope: e.TRUSTED_DOCUMENTS_ANY_DOCUMENT_SCOPE,
+    },
+    rateLimits: {
+      store: e.REDIS_URL
+        ? { kind: 'redis', url: e.REDIS_URL, prefix: e.RATE_LIMIT_REDIS_PREFIX }
+        : { kind: 'memory' },
+      user: { name: 'user', perHour: e.RATE_LIMIT_USER_PER_HOUR, burst: e.RATE_LIMIT_USER_BURST },
+      premium: {
+        name: 'premium',
+        perHour: e.RATE_LIMIT_PREMIUM_PER_HOUR,
+        burst: e.RATE_LIMIT_PREMIUM_BURST,
+      },
+      anonymous: {
+        name: 'anonymous',
+        perHour: e.RATE_LIMIT_ANONYMOUS_PER_HOUR,
+        burst: e.RATE_LIMIT_ANONYMOUS_BURST,
+      },
+      premiumScopes: e.RATE_LIMIT_PREMIUM_SCOPES,
+      premiumRoles: e.RATE_LIMIT_PREMIUM_ROLES,
+      costPerPoint: e.RATE_LIMIT_COST_PER_POINT,
+    },
+    lockout: {
+      maxAttempts: e.AUTH_LOCKOUT_MAX_ATTEMPTS,
+      windowMs: e.AUTH_LOCKOUT_WINDOW_MS,
+      lockMs: e.AUTH_LOCKOUT_MS,
+    },
+    trustProxy,
+    webSocket: {
+      maxConnectionsPerPrincipal: e.WS_MAX_CONNECTIONS_PER_PRINCIPAL,
+      maxOperationsPerSecond: e.WS_MAX_OPERATIONS_PER_SECOND,
+      connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
     },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: e.CORS_ORIGINS,

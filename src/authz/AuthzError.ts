@@ -54,7 +54,6 @@ export function denialError(decision: Denial, options: { explain: boolean }): Gr
       gate: decision.gate,
       decisionId,
       ...(decision.reason ? { reason: decision.reason } : {}),
-      ...(decision.code === ErrorCode.UNAUTHENTICATED ? { http: { status: 401 } } : {}),
       ...(options.explain ? { explain: decision.reasons } : {}),
     },
   });

@@ -23,6 +23,19 @@ export const ErrorCode = {
   QUERY_TOO_COSTLY: 'QUERY_TOO_COSTLY',
   /** A subscription sent over HTTP: subscriptions are served over WebSocket. */
   SUBSCRIPTION_REQUIRES_WEBSOCKET: 'SUBSCRIPTION_REQUIRES_WEBSOCKET',
+  /**
+   * Trusted documents are on (TRUSTED_DOCUMENTS_FILE) and the request sent document text
+   * that is not in the manifest, without the scope that allows any document (HTTP 400).
+   */
+  TRUSTED_DOCUMENT_REQUIRED: 'TRUSTED_DOCUMENT_REQUIRED',
+  /** `extensions.persistedQuery.version` is not 1, the only version (HTTP 400). */
+  PERSISTED_QUERY_UNSUPPORTED_VERSION: 'PERSISTED_QUERY_UNSUPPORTED_VERSION',
+  /** `query` and the hash sent with it (persistedQuery or documentId) disagree (HTTP 400). */
+  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
+  /** An HTTP method the path does not serve (405 with `Allow`). */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** A graceful stop has begun: retry on another instance (503). */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   // Emitted by Apollo Server before execution.
   BAD_REQUEST: 'BAD_REQUEST',

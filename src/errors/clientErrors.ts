@@ -8,8 +8,10 @@ import { ErrorCode } from './ErrorCode.js';
 
 export function unauthenticated(): GraphQLError {
   // One message whatever the reason, so a caller learns nothing about why a token failed.
+  // A field's error: the response (with the other fields' data) stays 200; only a request
+  // refused as a whole for its credentials is a 401 (server/httpHandler.ts).
   return new GraphQLError('Authentication required', {
-    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+    extensions: { code: ErrorCode.UNAUTHENTICATED },
   });
 }
 

@@ -45,7 +45,17 @@ export function fromDatabaseError(error: unknown): GraphQLError | undefined {
 
 export interface FormatErrorOptions {
   readonly development: boolean;
+  /**
+   * Without introspection, no message may name what the schema holds: graphql-js's
+   * "Did you mean …?" (enum values, input field names, in variable errors too) is removed.
+   */
+  readonly hideSuggestions: boolean;
   readonly logger: Logger;
+}
+
+/** `message` without graphql-js's suggestions ("Did you mean "title"?"). */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '');
 }
 
 export function createFormatError(options: FormatErrorOptions) {
@@ -56,8 +66,12 @@ export function createFormatError(options: FormatErrorOptions) {
     try {
       const original = unwrapResolverError(error);
       const code = formatted.extensions?.['code'];
-      if (isErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR)
-        return stripHttp(formatted);
+      if (isErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+        const answer = stripHttp(formatted);
+        return options.hideSuggestions
+          ? { ...answer, message: withoutSuggestions(answer.message) }
+          : answer;
+      }
       const mapped = fromDatabaseError(original);
       if (mapped) {
         return {

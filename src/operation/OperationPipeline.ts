@@ -25,26 +25,44 @@ import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { Operation, type OperationIdentity } from './Operation.js';
 import type { OperationServices } from './OperationServices.js';
-import { hideSuggestions, withCode } from './requestErrors.js';
+import { withoutSuggestions } from '../errors/formatError.js';
+import { withCode } from './requestErrors.js';
 import { validationRules, type ValidationRuleSet } from './validationRules.js';
 import {
   checkQueryLimits,
   checkSource,
   parseOptionsFor,
   tokenLimitError,
+  type LimitsVerdict,
   type QueryLimits,
 } from './limits/QueryLimits.js';
+import { illFormedTextError } from './wellFormedText.js';
+import type { DocumentRequest } from './persistedQuery.js';
+import {
+  resolveDocument,
+  type DocumentResolution,
+  type TrustedDocuments,
+} from './TrustedDocuments.js';
+import type { Principal } from '../authn/Principal.js';
 
 export interface OperationPipelineOptions {
   readonly schema: GraphQLSchema;
   readonly services: OperationServices;
   readonly introspection: boolean;
   readonly limits: QueryLimits;
+  /** The documents that may run (TRUSTED_DOCUMENTS_FILE), or none: any document may. */
+  readonly trustedDocuments: TrustedDocuments | undefined;
 }
 
 /** A parsed, validated operation ready to run, or the request errors that refuse it. */
 export type Prepared =
-  | { readonly kind: 'ok'; readonly document: DocumentNode; readonly subscription: boolean }
+  | {
+      readonly kind: 'ok';
+      readonly document: DocumentNode;
+      readonly subscription: boolean;
+      /** What running it costs (limits/measureOperation.ts): rate limits charge it. */
+      readonly cost: number;
+    }
   | { readonly kind: 'refused'; readonly errors: readonly GraphQLError[] };
 
 const keepAsIs = (error: GraphQLError): GraphQLError => error;
@@ -55,6 +73,7 @@ export class OperationPipeline {
   readonly limits: QueryLimits;
   readonly #services: OperationServices;
   readonly #introspection: boolean;
+  readonly #trustedDocuments: TrustedDocuments | undefined;
   /**
    * Operations by their authorizer: Apollo Server hands resolvers and plugins a shallow
    * copy of the context, which shares it (one RequestAuthorizer per operation).
@@ -67,6 +86,16 @@ export class OperationPipeline {
     this.#introspection = options.introspection;
     this.rules = validationRules({ introspection: options.introspection });
     this.limits = options.limits;
+    this.#trustedDocuments = options.trustedDocuments;
+  }
+
+  /**
+   * Which document a request runs, or why it is refused: trusted documents and the
+   * persisted-query checks (TrustedDocuments.ts). HTTP calls it before Apollo sees the
+   * request, WebSocket before `prepare`.
+   */
+  resolveDocument(request: DocumentRequest, principal: Principal | null): DocumentResolution {
+    return resolveDocument(request, principal, this.#trustedDocuments);
   }
 
   /**
@@ -78,15 +107,19 @@ export class OperationPipeline {
   }
 
   /**
-   * The query-limit errors of running `operationName` of a parsed, valid `document` with
-   * `variables` (none when it is within every limit): see limits/QueryLimits.ts.
+   * The cost of running `operationName` of a parsed, valid `document` with `variables`, and
+   * the errors that refuse it (none when it may run): a query limit it is over
+   * (limits/QueryLimits.ts), or ill-formed text in its variables (wellFormedText.ts).
    */
-  checkLimits(
+  checkOperation(
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Readonly<Record<string, unknown>> | null | undefined,
-  ): GraphQLError[] {
-    return checkQueryLimits(this.schema, document, operationName, variables, this.limits);
+  ): LimitsVerdict {
+    const verdict = checkQueryLimits(this.schema, document, operationName, variables, this.limits);
+    if (verdict.errors.length > 0) return verdict;
+    const illFormed = illFormedTextError(variables);
+    return illFormed ? { cost: verdict.cost, errors: [illFormed] } : verdict;
   }
 
   /** Starts an operation for `identity`; its context is what resolvers receive. */
@@ -107,7 +140,7 @@ export class OperationPipeline {
    * Parses and validates a document as HTTP does (Apollo Server), with the same codes:
    * QUERY_TOO_MANY_TOKENS, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (without field
    * suggestions when introspection is off), OPERATION_RESOLUTION_FAILURE, then the other
-   * query limits.
+   * query limits and the variables' text (see checkOperation).
    */
   prepare(
     query: string,
@@ -137,7 +170,7 @@ export class OperationPipeline {
           withCode(
             e,
             ErrorCode.GRAPHQL_VALIDATION_FAILED,
-            this.#introspection ? e.message : hideSuggestions(e.message),
+            this.#introspection ? e.message : withoutSuggestions(e.message),
           ),
         ),
       };
@@ -156,12 +189,13 @@ export class OperationPipeline {
         ],
       };
     }
-    const overLimits = this.checkLimits(document, operationName, variables);
-    if (overLimits.length > 0) return { kind: 'refused', errors: overLimits };
+    const verdict = this.checkOperation(document, operationName, variables);
+    if (verdict.errors.length > 0) return { kind: 'refused', errors: verdict.errors };
     return {
       kind: 'ok',
       document,
       subscription: operation.operation === OperationTypeNode.SUBSCRIPTION,
+      cost: verdict.cost,
     };
   }
 

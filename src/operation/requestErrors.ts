@@ -18,8 +18,3 @@ export function withCode(
     extensions: { ...error.extensions, code },
   });
 }
-
-/** Without introspection, validation messages must not suggest field names. */
-export function hideSuggestions(message: string): string {
-  return message.replace(/ Did you mean .+\?$/, '');
-}

@@ -14,7 +14,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { AuditCheckpointer } from '../audit/AuditCheckpointer.js';
 import { AuditFeed } from '../audit/AuditFeed.js';
@@ -38,6 +37,7 @@ import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
 import type { SqlClient } from '../data/SqlClient.js';
 import { seedDemoData } from '../demo/seedDemoData.js';
 import { openSecretBox } from '../domain/secretBox.js';
+import { Edge } from '../edge/Edge.js';
 import { createFormatError } from '../errors/formatError.js';
 import { buildBaseSchema, buildSchema } from '../graphql/buildSchema.js';
 import { readAuditedFields } from '../graphql/auditedFields.js';
@@ -45,6 +45,7 @@ import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { MAX_PAGE } from '../graphql/resolvers/paging.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { OperationPipeline } from '../operation/OperationPipeline.js';
+import { TrustedDocuments } from '../operation/TrustedDocuments.js';
 import { parseOptionsFor } from '../operation/limits/QueryLimits.js';
 import { claimEmbeddedSpiceDb } from './embeddedSpiceDbLock.js';
 import { createHttpHandler } from './httpHandler.js';
@@ -63,6 +64,8 @@ export interface Gatehouse {
   /** Gate 5: this instance's live audit feed and checkpoint signing. */
   readonly auditFeed: AuditFeed;
   readonly auditCheckpoints: AuditCheckpointer;
+  /** Client addresses, lockouts and rate limits (src/edge/). */
+  readonly edge: Edge;
   /**
    * Re-reads the compiled bundle and POLICY_DATA_FILE and swaps them in (SIGHUP; file
    * changes in development). A bad bundle or bad data is refused and the old ones stay.
@@ -126,6 +129,19 @@ export async function createGatehouse(
   );
   const secrets = await openSecretBox(config.credentialKeys);
   const auditSigner = await loadAuditSigner(config.audit.signingKey);
+  // No valid manifest, no server (a ConfigError naming the file and the entry).
+  const trustedDocuments = config.trustedDocuments.file
+    ? await TrustedDocuments.load(
+        config.trustedDocuments.file,
+        config.trustedDocuments.anyDocumentScope,
+      )
+    : undefined;
+  if (trustedDocuments) {
+    logger.info('only trusted documents run', {
+      file: config.trustedDocuments.file,
+      documents: trustedDocuments.size,
+    });
+  }
   const db = await openDatabase(config.database, {
     transactionTimeoutMs: config.transactionTimeoutMs,
     logger,
@@ -196,6 +212,7 @@ export async function createGatehouse(
     schema,
     introspection: config.introspection,
     limits: { ...config.queryLimits, maxPage: MAX_PAGE },
+    trustedDocuments,
     services: {
       tenants: db.tenants,
       authorizer: {
@@ -224,8 +241,13 @@ export async function createGatehouse(
     },
   });
 
-  const formatError = createFormatError({ development: config.env === 'development', logger });
+  const formatError = createFormatError({
+    development: config.env === 'development',
+    hideSuggestions: !config.introspection,
+    logger,
+  });
   const httpServer = http.createServer();
+  const edge = new Edge(config, logger);
   const apollo = new ApolloServer<GatehouseContext>({
     schema,
     introspection: config.introspection,
@@ -233,6 +255,9 @@ export async function createGatehouse(
     // Refused while parsing: a huge document never becomes a tree (see QueryLimits).
     parseOptions: parseOptionsFor(pipeline.limits),
     hideSchemaDetailsFromClientErrors: !config.introspection,
+    // With trusted documents the request's id is resolved before Apollo sees it; APQ's
+    // registration would let a client run any text it registers.
+    ...(trustedDocuments ? { persistedQueries: false as const } : {}),
     csrfPrevention: true,
     // main.ts owns signal handling (graceful stop, then exit); Apollo must not re-raise.
     stopOnTerminationSignals: false,
@@ -247,27 +272,35 @@ export async function createGatehouse(
       // Answers depend on who asks: no HTTP cache hints. (The plugin also costs a hook
       // per resolved field, ~3% of a list-100 request.)
       ApolloServerPluginCacheControlDisabled(),
-      operationPlugin({ pipeline, format: (e) => formatError(e.toJSON(), e), logger }),
+      operationPlugin({
+        pipeline,
+        rateLimiter: edge.rateLimiter,
+        format: (e) => formatError(e.toJSON(), e),
+        logger,
+      }),
     ],
   });
   const ws = attachWebSocketServer({
-    wss: new WebSocketServer({
-      server: httpServer,
-      path: '/graphql',
-      maxPayload: config.maxBodyBytes,
-    }),
+    server: httpServer,
+    path: '/graphql',
     pipeline,
     verifier,
+    edge,
     formatError,
+    corsOrigins: config.corsOrigins,
+    maxMessageBytes: config.maxBodyBytes,
     maxSubscriptionsPerConnection: config.audit.maxSubscriptionsPerConnection,
+    limits: config.webSocket,
     logger,
   });
   await apollo.start();
+  await edge.start();
 
   const http_ = createHttpHandler({
     apollo,
     pipeline,
     verifier,
+    edge,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     production: config.env === 'production',
@@ -302,6 +335,7 @@ export async function createGatehouse(
     policies,
     auditFeed,
     auditCheckpoints: checkpoints,
+    edge,
     reloadPolicies: (reason) => policySource.reload(reason),
     listen: () =>
       new Promise<void>((resolve, reject) => {
@@ -323,6 +357,7 @@ export async function createGatehouse(
           http_.settled(),
           new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
         ]);
+        await edge.close();
         await checkpoints.stop();
         await auditFeed.stop();
         await relay.stop();

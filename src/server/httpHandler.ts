@@ -1,39 +1,48 @@
 /**
  * The HTTP side of the server: security headers, CORS allowlist, request ids, `/healthz`,
- * `/readyz`, and `/graphql` — authentication (gate 1), the body limit, then Apollo Server,
- * whose operations run through the operation pipeline (operationPlugin.ts).
+ * `/readyz` (GET or HEAD; a trailing slash is the same path), and `/graphql` — the
+ * lockout of addresses with too many failed authentications (429), authentication
+ * (gate 1; a bad credential is a 401 with `WWW-Authenticate`), the body limit, then
+ * Apollo Server, whose operations run through the operation pipeline (operationPlugin.ts).
+ * Errors answered here have the body of every other error, in the media type the client
+ * accepts (`application/graphql-response+json` or JSON).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import type { Edge } from '../edge/Edge.js';
+import { lockedOutError, rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { traceIdOf } from '../operation/traceContext.js';
+import { resolveHttpDocument } from './httpDocument.js';
 import { BodyTooLargeError, readBody } from './readBody.js';
 import { setSecurityHeaders } from './securityHeaders.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-function jsonError(
-  res: ServerResponse,
-  status: number,
-  code: ErrorCode,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+const GRAPHQL_RESPONSE = 'application/graphql-response+json';
+
+/** The media type of an answer: GraphQL over HTTP's when the client accepts it, else JSON. */
+function responseType(accept: string | undefined): string {
+  const wanted = (accept ?? '').toLowerCase().includes(GRAPHQL_RESPONSE);
+  return `${wanted ? GRAPHQL_RESPONSE : 'application/json'}; charset=utf-8`;
+}
+
+function coded(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
 }
 
 export interface HttpHandlerOptions {
   readonly apollo: ApolloServer<GatehouseContext>;
   readonly pipeline: OperationPipeline;
   readonly verifier: TokenVerifier;
+  readonly edge: Edge;
   readonly maxBodyBytes: number;
   readonly corsOrigins: readonly string[];
   readonly production: boolean;
@@ -53,29 +62,55 @@ export interface HttpHandler {
 }
 
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
-  const { apollo, pipeline, verifier, logger } = options;
+  const { apollo, pipeline, verifier, edge, logger } = options;
   const allowedOrigins = new Set(options.corsOrigins.map((o) => new URL(o).origin));
   const inFlight = new Set<Promise<void>>();
   let accepting = true;
+
+  function sendError(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    error: GraphQLError,
+    headers: Record<string, string> = {},
+  ): void {
+    res.writeHead(status, { 'Content-Type': responseType(req.headers.accept), ...headers });
+    res.end(JSON.stringify({ errors: [options.format(error)] }));
+  }
 
   async function handleGraphQL(
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
   ): Promise<void> {
+    const clientIp = edge.clientIp(req);
+    const lockedMs = await edge.lockout.lockedForMs(clientIp);
+    if (lockedMs > 0) {
+      const error = lockedOutError(lockedMs);
+      sendError(req, res, 429, error, { 'Retry-After': String(error.extensions['retryAfter']) });
+      return;
+    }
     const auth = await authenticate(verifier, req.headers.authorization);
     if (auth.kind === 'rejected') {
       // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
-      logger.info('authentication rejected', {
-        requestId,
-        clientIp: req.socket.remoteAddress ?? '',
-        reason: auth.reason,
-      });
-      jsonError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required', {
+      logger.info('authentication rejected', { requestId, clientIp, reason: auth.reason });
+      await edge.lockout.recordFailure(clientIp);
+      sendError(req, res, 401, coded(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
       return;
     }
+    const principal = auth.kind === 'authenticated' ? auth.principal : null;
+    /**
+     * Refuses the request before GraphQL sees it — after taking a point of the caller's
+     * budget, so a flood of refused requests is limited too (429 once it is spent).
+     */
+    const refuse = async (status: number, error: GraphQLError): Promise<void> => {
+      const decision = await edge.rateLimiter.charge({ principal, clientIp }, 1);
+      const headers = rateLimitHeaders(decision);
+      if (decision.allowed) sendError(req, res, status, error, headers);
+      else sendError(req, res, 429, rateLimitedError(decision), headers);
+    };
     let body: unknown;
     if (req.method === 'POST') {
       let text: string;
@@ -84,7 +119,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           const limit = options.maxBodyBytes;
-          jsonError(res, 413, ErrorCode.BAD_REQUEST, `Request body exceeds ${limit} bytes`);
+          await refuse(413, coded(ErrorCode.BAD_REQUEST, `Request body exceeds ${limit} bytes`));
           return;
         }
         throw error;
@@ -93,13 +128,20 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         try {
           body = JSON.parse(text);
         } catch {
-          jsonError(res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON');
+          await refuse(400, coded(ErrorCode.BAD_REQUEST, 'Request body is not valid JSON'));
           return;
         }
       }
     }
 
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Which document runs (trusted documents, persisted-query checks): httpDocument.ts.
+    const named = resolveHttpDocument(pipeline, req.method, url, body, principal);
+    if (named.kind === 'refused') {
+      await refuse(400, named.error);
+      return;
+    }
+    body = named.body;
     // Before Apollo hashes and parses it: a document over the token or nesting limits.
     const source =
       req.method === 'GET'
@@ -107,8 +149,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         : (body as { query?: unknown } | undefined)?.query;
     const tooLarge = typeof source === 'string' ? pipeline.checkSource(source) : undefined;
     if (tooLarge) {
-      res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ errors: [options.format(tooLarge)] }));
+      await refuse(400, tooLarge);
       return;
     }
     const headers = new HeaderMap();
@@ -117,8 +158,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     }
     const operation = pipeline.begin({
       requestId,
-      principal: auth.kind === 'authenticated' ? auth.principal : null,
-      clientIp: req.socket.remoteAddress ?? '',
+      principal,
+      clientIp,
       traceId: traceIdOf(req.headers.traceparent),
     });
     let result;
@@ -158,26 +199,53 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       res.setHeader('Access-Control-Max-Age', '600');
     }
-    const path = (req.url ?? '/').split('?')[0];
+    // `/graphql/` is `/graphql`.
+    const path = (req.url ?? '/').split('?')[0]?.replace(/(.)\/$/, '$1');
+    const probe = req.method === 'GET' || req.method === 'HEAD';
     const route = async (): Promise<void> => {
       if (req.method === 'OPTIONS') {
         res.writeHead(204).end();
-      } else if (path === '/healthz' && req.method === 'GET') {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
-      } else if (path === '/readyz' && req.method === 'GET') {
+      } else if (path === '/healthz' && probe) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(req.method === 'HEAD' ? undefined : '{"status":"ok"}');
+      } else if (path === '/readyz' && probe) {
         const ok = accepting && (await options.ready());
         res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ status: ok ? 'ready' : 'unavailable' }));
+        res.end(
+          req.method === 'HEAD'
+            ? undefined
+            : JSON.stringify({ status: ok ? 'ready' : 'unavailable' }),
+        );
+      } else if (path === '/healthz' || path === '/readyz') {
+        sendError(
+          req,
+          res,
+          405,
+          coded(
+            ErrorCode.METHOD_NOT_ALLOWED,
+            `${req.method ?? ''} is not allowed here (GET or HEAD)`,
+          ),
+          {
+            Allow: 'GET, HEAD',
+          },
+        );
       } else if (path === '/graphql') {
+        if (req.method !== 'GET' && req.method !== 'POST') {
+          const error = coded(
+            ErrorCode.METHOD_NOT_ALLOWED,
+            `${req.method ?? ''} is not allowed on /graphql (GET for queries, POST for any operation)`,
+          );
+          sendError(req, res, 405, error, { Allow: 'GET, POST, OPTIONS' });
+          return;
+        }
         if (!accepting) {
-          jsonError(res, 503, ErrorCode.INTERNAL_SERVER_ERROR, 'Server is shutting down', {
-            Connection: 'close',
-          });
+          const error = coded(ErrorCode.SHUTTING_DOWN, 'Server is shutting down');
+          sendError(req, res, 503, error, { Connection: 'close' });
           return;
         }
         await handleGraphQL(req, res, requestId);
       } else {
-        jsonError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+        sendError(req, res, 404, coded(ErrorCode.NOT_FOUND, 'Not found'));
       }
     };
     const handled = route().catch((error: unknown) => {
@@ -188,9 +256,17 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         return;
       }
       logger.error('request failed', { requestId, error });
-      if (!res.headersSent)
-        jsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
-      else res.destroy();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // Already logged: written as it is (the normalisation point would log it again).
+      res.writeHead(500, { 'Content-Type': responseType(req.headers.accept) });
+      const internal = {
+        message: 'Internal server error',
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      };
+      res.end(JSON.stringify({ errors: [internal] }));
     });
     // Tracked so a graceful stop waits for handlers whose client already went away.
     inFlight.add(handled);

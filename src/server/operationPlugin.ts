@@ -1,25 +1,47 @@
 /**
  * Apollo Server's side of the operation pipeline: an operation over a query limit is
  * answered 400 with its limits' errors before anything executes (the token limit is
- * Apollo's parse option; its error gets the limit's code here); every HTTP operation ends
+ * Apollo's parse option; its error gets the limit's code here); one within them takes its
+ * cost from the caller's rate-limit budget, or is answered 429 (a request refused before
+ * it had a cost — it did not parse or validate — takes one point); every HTTP operation ends
  * through {@link Operation.complete} (REJECT_OPERATION, closing its transactions, its audit
  * events) before the response is sent; a commit that fails answers 500. A subscription
  * sent over HTTP is refused with 400 (subscriptions are served over WebSocket).
  */
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type HTTPGraphQLHead } from '@apollo/server';
 import { GraphQLError, OperationTypeNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
+import type { Operation } from '../operation/Operation.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { tokenLimitError } from '../operation/limits/QueryLimits.js';
+import type { RateLimiter } from '../edge/RateLimiter.js';
+import { rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
 
 export function operationPlugin(options: {
   readonly pipeline: OperationPipeline;
+  readonly rateLimiter: RateLimiter;
   readonly format: (error: GraphQLError) => GraphQLFormattedError;
   readonly logger: Logger;
 }): ApolloServerPlugin<GatehouseContext> {
-  const { pipeline, format, logger } = options;
+  const { pipeline, rateLimiter, format, logger } = options;
+  const charged = new WeakSet<Operation>();
+
+  /** Takes `cost` from the operation's budget; its headers, and its error when refused. */
+  async function charge(
+    operation: Operation,
+    cost: number,
+    http: HTTPGraphQLHead,
+  ): Promise<GraphQLError | undefined> {
+    charged.add(operation);
+    const decision = await rateLimiter.charge(operation.identity, cost);
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) {
+      http.headers.set(name.toLowerCase(), value);
+    }
+    return decision.allowed ? undefined : rateLimitedError(decision);
+  }
+
   return {
     requestDidStart() {
       return Promise.resolve({
@@ -37,16 +59,32 @@ export function operationPlugin(options: {
           }
           return Promise.resolve();
         },
-        responseForOperation({ document, operationName, request }) {
-          const errors = pipeline.checkLimits(document, operationName, request.variables);
-          if (errors.length === 0) return Promise.resolve(null);
-          return Promise.resolve({
-            http: { status: 400, headers: new HeaderMap() },
-            body: { kind: 'single', singleResult: { errors: errors.map(format) } },
-          });
+        async responseForOperation({ document, operationName, request, contextValue, response }) {
+          const verdict = pipeline.checkOperation(document, operationName, request.variables);
+          if (verdict.errors.length > 0) {
+            return {
+              http: { status: 400, headers: new HeaderMap() },
+              body: { kind: 'single', singleResult: { errors: verdict.errors.map(format) } },
+            };
+          }
+          const operation = pipeline.operationOf(contextValue);
+          const limited = await charge(operation, verdict.cost, response.http);
+          if (!limited) return null;
+          return {
+            http: { status: 429, headers: response.http.headers },
+            body: { kind: 'single', singleResult: { errors: [format(limited)] } },
+          };
         },
         async willSendResponse({ response, contextValue }) {
           const operation = pipeline.operationOf(contextValue);
+          if (!charged.has(operation)) {
+            // Refused before it had a cost: one point, so a flood of bad documents is limited too.
+            const limited = await charge(operation, 1, response.http);
+            if (limited) {
+              response.http.status = 429;
+              response.body = { kind: 'single', singleResult: { errors: [format(limited)] } };
+            }
+          }
           const body = response.body;
           if (body.kind === 'single') {
             // graphql-js stopped parsing at the token limit: say so with the limit's code.
@@ -60,6 +98,12 @@ export function operationPlugin(options: {
           try {
             if (body.kind === 'single') {
               body.singleResult = await operation.complete(body.singleResult, format);
+              if (nothingForAnonymous(body.singleResult)) {
+                // Nothing could be answered to an anonymous caller: a 401 (with data beside
+                // an UNAUTHENTICATED field it stays 200).
+                response.http.status = 401;
+                response.http.headers.set('www-authenticate', 'Bearer');
+              }
             } else {
               await operation.complete({}, format);
             }
@@ -82,4 +126,17 @@ export function operationPlugin(options: {
       });
     },
   };
+}
+
+/** A result without data whose every error is UNAUTHENTICATED. */
+function nothingForAnonymous(result: {
+  readonly data?: unknown;
+  readonly errors?: readonly GraphQLFormattedError[];
+}): boolean {
+  const errors = result.errors ?? [];
+  return (
+    result.data === null &&
+    errors.length > 0 &&
+    errors.every((e) => e.extensions?.['code'] === ErrorCode.UNAUTHENTICATED)
+  );
 }

@@ -1,10 +1,22 @@
 /**
  * GraphQL over WebSocket (graphql-ws protocol) on the HTTP server's port and path.
- * The connection authenticates once, in `connection_init` (`{ authorization: "Bearer …" }`,
- * or the upgrade request's Authorization header); a bad token closes it with 4401, and
- * the connection is closed with 4401 when its token expires. Every operation runs through
- * the same pipeline as an HTTP request (src/operation/); a connection holds at most
- * WS_MAX_SUBSCRIPTIONS_PER_CONNECTION subscriptions.
+ *
+ * The upgrade is refused (403) when its `Origin` is neither one of CORS_ORIGINS nor the
+ * server's own (cross-site WebSocket hijacking); clients that send no Origin (not a
+ * browser) are let through. The connection authenticates once, in `connection_init`
+ * (`{ authorization: "Bearer …" }`, or the upgrade request's Authorization header), which
+ * must come within WS_CONNECTION_INIT_TIMEOUT_MS (else graphql-ws closes with 4408); a bad
+ * token closes it with 4401 and counts towards the address's lockout, and the connection
+ * is closed with 4401 when its token expires.
+ *
+ * Limits: messages of at most MAX_BODY_BYTES (larger: closed with 1009), connections per
+ * principal (per address when anonymous), subscriptions per connection, operations per
+ * second per connection — over it an operation gets RATE_LIMITED, at twice it the
+ * connection is closed — and, as over HTTP, each operation's cost taken from the caller's
+ * rate-limit budget (RATE_LIMITED for that operation; the socket stays open). A locked
+ * address or too many connections closes with 4429.
+ *
+ * Every operation runs through the same pipeline as an HTTP request (src/operation/).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,34 +25,67 @@ import {
   type FormattedExecutionResult,
   type GraphQLFormattedError,
 } from 'graphql';
+import type { IncomingMessage, Server } from 'node:http';
 import { useServer } from 'graphql-ws/use/ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { Principal } from '../authn/Principal.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import type { WebSocketConfig } from '../config.js';
+import type { Edge } from '../edge/Edge.js';
+import { addressKey } from '../edge/clientAddress.js';
+import { lockedOutError, rateLimitedError } from '../edge/rateLimitHeaders.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { traceIdOf } from '../operation/traceContext.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
+/** A locked address, too many connections, or a flood of operations. */
+export const CLOSE_TOO_MANY = 4429;
 
 const MAX_TIMER_MS = 2_147_483_647;
 
 export interface WebSocketOptions {
-  readonly wss: WebSocketServer;
+  readonly server: Server;
+  readonly path: string;
   readonly pipeline: OperationPipeline;
   readonly verifier: TokenVerifier;
+  readonly edge: Edge;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly corsOrigins: readonly string[];
+  readonly maxMessageBytes: number;
   readonly maxSubscriptionsPerConnection: number;
+  readonly limits: WebSocketConfig;
   readonly logger: Logger;
 }
 
 interface Connection {
   principal: Principal | null;
+  readonly clientIp: string;
+  /** Whose connection count it is in. */
+  readonly owner: string;
   expiryTimer?: NodeJS.Timeout;
   /** Ids of the subscriptions running on this connection. */
   readonly subscriptions: Set<string>;
+  /** Operations begun in the current second (since `windowStart`). */
+  windowStart: number;
+  operations: number;
+}
+
+/**
+ * Whether a browser page at `origin` may open a socket: no Origin (not a browser), one of
+ * CORS_ORIGINS, or the server's own origin (the Host it was reached at).
+ */
+function originAllowed(req: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.has(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 const AMBIGUOUS = Symbol('ambiguous');
@@ -58,15 +103,38 @@ function authorizationParam(params: Record<string, unknown> | undefined): unknow
 }
 
 export function attachWebSocketServer(options: WebSocketOptions): { close(): Promise<void> } {
-  const { pipeline } = options;
+  const { pipeline, edge, limits, logger } = options;
+  const allowedOrigins = new Set(options.corsOrigins.map((o) => new URL(o).origin));
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: options.path,
+    maxPayload: options.maxMessageBytes,
+    verifyClient: ({ req }, done) => {
+      if (originAllowed(req, allowedOrigins)) return done(true);
+      logger.info('websocket upgrade refused: origin not allowed', {
+        origin: req.headers.origin,
+        clientIp: edge.clientIp(req),
+      });
+      done(false, 403, 'Origin not allowed');
+    },
+  });
   const connections = new WeakMap<WebSocket, Connection>();
+  /** Open connections per principal (or anonymous address). */
+  const perOwner = new Map<string, number>();
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => options.formatError(e.toJSON(), e));
 
   const disposable = useServer(
     {
       schema: pipeline.schema,
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       async onConnect(ctx) {
+        const clientIp = edge.clientIp(ctx.extra.request);
+        const lockedMs = await edge.lockout.lockedForMs(clientIp);
+        if (lockedMs > 0) {
+          ctx.extra.socket.close(CLOSE_TOO_MANY, lockedOutError(lockedMs).message.slice(0, 120));
+          return false;
+        }
         const fromParams = authorizationParam(ctx.connectionParams);
         const header =
           typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
@@ -77,15 +145,33 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
             ? await authenticate(options.verifier, header)
             : ({ kind: 'rejected', reason: 'malformed_connection_params' } as const);
         if (auth.kind === 'rejected') {
-          options.logger.info('websocket authentication rejected', {
-            clientIp: ctx.extra.request.socket.remoteAddress ?? '',
-            reason: auth.reason,
-          });
+          logger.info('websocket authentication rejected', { clientIp, reason: auth.reason });
+          await edge.lockout.recordFailure(clientIp);
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           return false;
         }
         const principal = auth.kind === 'authenticated' ? auth.principal : null;
-        const connection: Connection = { principal, subscriptions: new Set() };
+        const owner = principal
+          ? `user:${principal.tenantId}:${principal.subject}`
+          : `ip:${addressKey(clientIp)}`;
+        const open = perOwner.get(owner) ?? 0;
+        if (open >= limits.maxConnectionsPerPrincipal) {
+          logger.info('websocket refused: too many connections', { clientIp, open });
+          ctx.extra.socket.close(
+            CLOSE_TOO_MANY,
+            `Too many connections (WS_MAX_CONNECTIONS_PER_PRINCIPAL is ${limits.maxConnectionsPerPrincipal})`,
+          );
+          return false;
+        }
+        perOwner.set(owner, open + 1);
+        const connection: Connection = {
+          principal,
+          clientIp,
+          owner,
+          subscriptions: new Set(),
+          windowStart: Date.now(),
+          operations: 0,
+        };
         if (principal) {
           const ms = Math.min(principal.expiresAt * 1000 - Date.now(), MAX_TIMER_MS);
           connection.expiryTimer = setTimeout(
@@ -98,16 +184,40 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         return true;
       },
       onClose(ctx) {
-        const timer = connections.get(ctx.extra.socket)?.expiryTimer;
-        if (timer) clearTimeout(timer);
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return;
+        connections.delete(ctx.extra.socket);
+        if (connection.expiryTimer) clearTimeout(connection.expiryTimer);
+        const open = (perOwner.get(connection.owner) ?? 1) - 1;
+        if (open > 0) perOwner.set(connection.owner, open);
+        else perOwner.delete(connection.owner);
       },
       // Parse, validate and begin the operation here (instead of inside graphql-ws) so that
       // request errors carry the same codes as over HTTP and never close the socket.
-      onSubscribe(ctx, id, payload) {
-        const prepared = pipeline.prepare(payload.query, payload.operationName, payload.variables);
-        if (prepared.kind === 'refused') return [...prepared.errors];
+      async onSubscribe(ctx, id, payload) {
         const connection = connections.get(ctx.extra.socket);
-        if (prepared.subscription && connection) {
+        if (!connection) return [new GraphQLError('Connection is closing')];
+        const flooding = countOperation(connection, limits.maxOperationsPerSecond);
+        if (flooding === 'close') {
+          ctx.extra.socket.close(CLOSE_TOO_MANY, 'Too many operations a second');
+          return [new GraphQLError('Too many operations a second')];
+        }
+        if (flooding === 'refuse') {
+          const max = limits.maxOperationsPerSecond;
+          return [
+            new GraphQLError(
+              `More than ${max} operations a second on this connection (WS_MAX_OPERATIONS_PER_SECOND)`,
+              { extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: 1, limit: max } },
+            ),
+          ];
+        }
+        // Which document runs (trusted documents, persisted-query checks): TrustedDocuments.ts.
+        const named = pipeline.resolveDocument(payload, connection.principal);
+        if (named.kind === 'refused') return [named.error];
+        const query = named.kind === 'trusted' ? named.query : payload.query;
+        const prepared = pipeline.prepare(query, payload.operationName, payload.variables);
+        if (prepared.kind === 'refused') return [...prepared.errors];
+        if (prepared.subscription) {
           const max = options.maxSubscriptionsPerConnection;
           if (connection.subscriptions.size >= max) {
             return [
@@ -118,12 +228,16 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
           }
           connection.subscriptions.add(id);
         }
-        const request = ctx.extra.request;
+        const identity = { principal: connection.principal, clientIp: connection.clientIp };
+        const decision = await edge.rateLimiter.charge(identity, prepared.cost);
+        if (!decision.allowed) {
+          connection.subscriptions.delete(id);
+          return [rateLimitedError(decision)];
+        }
         const operation = pipeline.begin({
           requestId: randomUUID(),
-          principal: connection?.principal ?? null,
-          clientIp: request.socket.remoteAddress ?? '',
-          traceId: traceIdOf(request.headers.traceparent),
+          ...identity,
+          traceId: traceIdOf(ctx.extra.request.headers.traceparent),
         });
         return {
           schema: pipeline.schema,
@@ -144,13 +258,28 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         return { ...result, errors: format(result.errors) } as FormattedExecutionResult;
       },
     },
-    options.wss,
+    wss,
   );
 
   return {
     async close() {
-      for (const client of options.wss.clients) client.close(1001, 'Server shutting down');
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * Counts an operation in its connection's current second: `ok`, `refuse` past the limit,
+ * `close` past twice the limit (a client that ignores the refusals is flooding).
+ */
+function countOperation(connection: Connection, max: number): 'ok' | 'refuse' | 'close' {
+  const now = Date.now();
+  if (now - connection.windowStart >= 1_000) {
+    connection.windowStart = now;
+    connection.operations = 0;
+  }
+  connection.operations += 1;
+  if (connection.operations > 2 * max) return 'close';
+  return connection.operations > max ? 'refuse' : 'ok';
 }

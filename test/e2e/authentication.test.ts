@@ -398,12 +398,27 @@ describe('authentication (gate 1) end to end', () => {
       expect(JSON.parse(res.text)).toEqual({ data: { health: 'ok' } });
     });
 
-    it('refuses an @authenticated field with 401 UNAUTHENTICATED', async () => {
-      expectUnauthenticated(await post(undefined, '{ me { subject } }'));
+    // The rule (README, "GraphQL over HTTP: the answers"): a 401 only when nothing could
+    // be answered (data null) and every error is UNAUTHENTICATED; data beside it is a 200.
+    it('refuses an @authenticated field with 401 UNAUTHENTICATED and WWW-Authenticate', async () => {
+      const res = await post(undefined, '{ me { subject } }');
+      expectUnauthenticated(res);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
     });
 
     it('refuses the probe query without leaking data', async () => {
       expectUnauthenticated(await post(undefined));
+    });
+
+    it('answers a public field beside a refused one: 200 with the data, never a 401', async () => {
+      const query = '{ health workflow(id: "00000000-0000-4000-8000-000000000001") { id } }';
+      const res = await post(undefined, query);
+      expect(res.status).toBe(200);
+      const body = JSON.parse(res.text) as { data: Record<string, unknown>; errors: unknown[] };
+      expect(body.data).toEqual({ health: 'ok', workflow: null });
+      expect(body.errors).toMatchObject([
+        { path: ['workflow'], extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
     });
 
     it('treats an empty Authorization header as anonymous', async () => {

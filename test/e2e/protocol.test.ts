@@ -228,11 +228,9 @@ describe('HTTP protocol (default configuration)', () => {
     it('answers unknown paths with 404 NOT_FOUND', async () => {
       for (const [method, path] of [
         ['GET', '/'],
-        ['GET', '/graphql/'],
         ['GET', '/graphiql'],
-        ['POST', '/healthz'],
+        ['GET', '/graphql/x'],
         ['GET', '/../etc/passwd'],
-        ['DELETE', '/readyz'],
       ] as const) {
         const res = await fetch(`${server.url}${path}`, { method });
         expect(res.status, `${method} ${path}`).toBe(404);
@@ -240,6 +238,65 @@ describe('HTTP protocol (default configuration)', () => {
           errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }],
         });
         expectSecurityHeaders(res.headers);
+      }
+    });
+
+    it('answers other methods with 405 and Allow, HEAD like GET without a body, /path/ as /path', async () => {
+      for (const [method, path, allow] of [
+        ['POST', '/healthz', 'GET, HEAD'],
+        ['DELETE', '/readyz', 'GET, HEAD'],
+        ['PUT', '/graphql', 'GET, POST, OPTIONS'],
+        ['DELETE', '/graphql/', 'GET, POST, OPTIONS'],
+        ['HEAD', '/graphql', 'GET, POST, OPTIONS'],
+      ] as const) {
+        const res = await fetch(`${server.url}${path}`, { method });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+        if (method !== 'HEAD') {
+          const body = (await res.json()) as Body;
+          expect(body.errors?.[0]?.extensions).toEqual({ code: 'METHOD_NOT_ALLOWED' });
+        }
+      }
+      for (const path of ['/healthz', '/readyz', '/healthz/', '/readyz/']) {
+        const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+        expect(head.status, path).toBe(200);
+        expect(await head.text()).toBe('');
+        expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
+      }
+      const slash = await fetch(`${server.url}/graphql/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: '{ health }' }),
+      });
+      expect(slash.status).toBe(200);
+      expect(await slash.json()).toEqual({ data: { health: 'ok' } });
+    });
+
+    it('answers a bad token in the media type the client accepts, with WWW-Authenticate', async () => {
+      for (const [accept, type] of [
+        ['application/graphql-response+json', 'application/graphql-response+json'],
+        [
+          'application/graphql-response+json, application/json;q=0.9',
+          'application/graphql-response+json',
+        ],
+        ['application/json', 'application/json'],
+        [undefined, 'application/json'],
+      ] as const) {
+        const res = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            Authorization: 'Bearer not-a-token',
+            ...(accept ? { Accept: accept } : {}),
+          },
+          body: JSON.stringify({ query: '{ health }' }),
+        });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+        expect(await res.json()).toEqual({
+          errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }],
+        });
       }
     });
   });
@@ -630,9 +687,7 @@ describe('HTTP protocol (restricted configuration) and graceful shutdown', () =>
       });
       expect(JSON.parse(ready!.body)).toEqual({ status: 'unavailable' });
       expect(JSON.parse(refused!.body)).toEqual({
-        errors: [
-          { message: 'Server is shutting down', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
-        ],
+        errors: [{ message: 'Server is shutting down', extensions: { code: 'SHUTTING_DOWN' } }],
       });
 
       // Stopped: the port no longer accepts connections.

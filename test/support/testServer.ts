@@ -25,6 +25,19 @@ import { createTestTenant, type TestTenant } from './testDatabase.js';
  */
 export const TEST_CREDENTIAL_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
+/** Rate limits, lockout and WebSocket limits far above what any functional test sends. */
+export const GENEROUS_EDGE_LIMITS = {
+  RATE_LIMIT_USER_PER_HOUR: '1000000000',
+  RATE_LIMIT_USER_BURST: '100000000',
+  RATE_LIMIT_PREMIUM_PER_HOUR: '1000000000',
+  RATE_LIMIT_PREMIUM_BURST: '100000000',
+  RATE_LIMIT_ANONYMOUS_PER_HOUR: '1000000000',
+  RATE_LIMIT_ANONYMOUS_BURST: '100000000',
+  AUTH_LOCKOUT_MAX_ATTEMPTS: '100000000',
+  WS_MAX_CONNECTIONS_PER_PRINCIPAL: '10000',
+  WS_MAX_OPERATIONS_PER_SECOND: '10000',
+} as const;
+
 export interface GraphQLResponse<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Headers;
@@ -71,6 +84,8 @@ export async function startTestServer(
     PGLITE_DATA_DIR: 'memory://',
     SEED_DEMO_DATA: 'true',
     CREDENTIAL_KEYS: TEST_CREDENTIAL_KEYS,
+    // Budgets no functional test reaches; the edge tests (test/e2e/rateLimits…) set their own.
+    ...GENEROUS_EDGE_LIMITS,
     ...(process.env['DATABASE_URL'] ? { DATABASE_URL: process.env['DATABASE_URL'] } : {}),
     ...(process.env['DATABASE_OWNER_URL']
       ? { DATABASE_OWNER_URL: process.env['DATABASE_OWNER_URL'] }

@@ -30,7 +30,7 @@ function fromResolver(original: Error): GraphQLError {
 
 function format(error: GraphQLError, development = false) {
   const { logger, entries } = recordingLogger();
-  const formatted = createFormatError({ development, logger })(
+  const formatted = createFormatError({ development, hideSuggestions: false, logger })(
     { ...error.toJSON(), locations: [{ line: 1, column: 3 }] },
     error,
   );
@@ -100,7 +100,7 @@ describe('createFormatError', () => {
   it('drops whatever extensions an unexpected error carried (e.g. a stacktrace)', () => {
     const error = fromResolver(new Error('select * from secret'));
     const { logger } = recordingLogger();
-    const formatted = createFormatError({ development: false, logger })(
+    const formatted = createFormatError({ development: false, hideSuggestions: false, logger })(
       { ...error.toJSON(), extensions: { stacktrace: ['Error: select', '  at x.ts:1'] } },
       error,
     );
@@ -147,6 +147,7 @@ describe('createFormatError', () => {
     };
     const formatError = createFormatError({
       development: false,
+      hideSuggestions: false,
       logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
     });
     const error = fromResolver(new Error('select * from secret'));

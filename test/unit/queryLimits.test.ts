@@ -69,11 +69,20 @@ describe('measureOperation', () => {
 
   it('checks every limit at once, naming each', () => {
     const small = buildSchema('type Query { a: Int }');
-    const errors = checkQueryLimits(small, parse(`{ ${'x: a '.repeat(20)} }`), null, {}, LIMITS);
+    const { errors } = checkQueryLimits(
+      small,
+      parse(`{ ${'x: a '.repeat(20)} }`),
+      null,
+      {},
+      LIMITS,
+    );
     expect(errors.map((e) => e.extensions)).toEqual([
       { code: 'QUERY_TOO_MANY_ALIASES', limit: 15, found: 20, http: { status: 400 } },
     ]);
-    expect(checkQueryLimits(small, parse('{ a }'), null, {}, LIMITS)).toEqual([]);
+    expect(checkQueryLimits(small, parse('{ a }'), null, {}, LIMITS)).toEqual({
+      cost: 1,
+      errors: [],
+    });
   });
 
   it('recognises graphql-js’s token and comment limits, and nothing else', () => {

@@ -108,14 +108,20 @@ export function checkSource(
   }
 }
 
-/** The errors (none when within every limit) of running `operationName` of `document`. */
+/** What running an operation would cost, and the limits it is over (none: it may run). */
+export interface LimitsVerdict {
+  readonly cost: number;
+  readonly errors: GraphQLError[];
+}
+
+/** The cost and the errors (none when within every limit) of running `operationName` of `document`. */
 export function checkQueryLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
   limits: QueryLimits,
-): GraphQLError[] {
+): LimitsVerdict {
   const fragments = new Map<string, FragmentDefinitionNode>();
   let operation: OperationDefinitionNode | undefined;
   for (const definition of document.definitions) {
@@ -125,7 +131,7 @@ export function checkQueryLimits(
       if (!operationName || definition.name?.value === operationName) operation ??= definition;
     }
   }
-  if (!operation) return [];
+  if (!operation) return { cost: 0, errors: [] };
   const m = measureOperation(schema, operation, fragments, variables ?? {}, {
     listSize: limits.listSize,
     maxPage: limits.maxPage,
@@ -163,5 +169,5 @@ export function checkQueryLimits(
   for (const [code, found, limit, message] of checks) {
     if (found > limit) errors.push(refused(code, message(found, limit), limit, found));
   }
-  return errors;
+  return { cost: m.cost, errors };
 }
