@@ -5,7 +5,7 @@
  * counted when they begin and when they end (the end as seen by the instance that set it).
  */
 import type { Logger } from '../observability/logger.js';
-import { addressKey } from './clientAddress.js';
+import { subjectKey } from './RateLimiter.js';
 import type { LockoutRule, RateLimitStore } from './RateLimitStore.js';
 
 export interface LockoutCounters {
@@ -31,7 +31,7 @@ export class AuthLockout {
 
   /** How much longer requests from `clientIp` are refused (0: not locked). */
   async lockedForMs(clientIp: string): Promise<number> {
-    const ms = await this.#store.lockedForMs(`ip:${addressKey(clientIp)}`);
+    const ms = await this.#store.lockedForMs(subjectKey({ principal: null, clientIp }));
     if (ms > 0) this.counters.refusals += 1;
     return ms;
   }
@@ -39,7 +39,8 @@ export class AuthLockout {
   /** Records a failed authentication from `clientIp`; how long it is now locked (0: not). */
   async recordFailure(clientIp: string): Promise<number> {
     this.counters.failures += 1;
-    const outcome = await this.#store.recordFailure(`ip:${addressKey(clientIp)}`, this.rule);
+    const key = subjectKey({ principal: null, clientIp });
+    const outcome = await this.#store.recordFailure(key, this.rule);
     if (outcome.kind === 'counted') return 0;
     if (outcome.newly) {
       this.counters.locks += 1;

@@ -47,10 +47,7 @@ export class FallbackRateLimitStore implements RateLimitStore {
   /** Waits for the shared store; when it does not answer in time, starts degraded (logged). */
   async connect(timeoutMs?: number): Promise<boolean> {
     if (await this.#shared.connect(timeoutMs)) return true;
-    this.#downUntil = this.#now() + this.#retryMs;
-    this.#logger.warn('rate-limit store unavailable: limits hold per instance until it is back', {
-      store: this.kind,
-    });
+    this.#failed(undefined);
     return false;
   }
 
@@ -85,18 +82,20 @@ export class FallbackRateLimitStore implements RateLimitStore {
       }
       return result;
     } catch (error) {
-      if (this.#downUntil === undefined) {
-        this.#logger.warn(
-          'rate-limit store unavailable: limits hold per instance until it is back',
-          {
-            store: this.kind,
-            error,
-          },
-        );
-      }
-      this.#downUntil = this.#now() + this.#retryMs;
+      this.#failed(error);
       this.counters.fallbacks += 1;
       return operation(this.#local);
     }
+  }
+
+  /** The shared store failed (`error`, if one was thrown): logged once, retried after retryMs. */
+  #failed(error: unknown): void {
+    if (this.#downUntil === undefined) {
+      this.#logger.warn('rate-limit store unavailable: limits hold per instance until it is back', {
+        store: this.kind,
+        ...(error === undefined ? {} : { error }),
+      });
+    }
+    this.#downUntil = this.#now() + this.#retryMs;
   }
 }

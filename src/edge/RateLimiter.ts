@@ -17,6 +17,16 @@ export interface RateLimitSubject {
   readonly clientIp: string;
 }
 
+/**
+ * The key a subject's budget (and its WebSocket connections) count under: tenant and
+ * subject as separate parts, so no two principals share one; an anonymous caller's address.
+ */
+export function subjectKey({ principal, clientIp }: RateLimitSubject): string {
+  return principal
+    ? `user:${principal.tenantId}:${principal.subject}`
+    : `ip:${addressKey(clientIp)}`;
+}
+
 export interface RateLimitDecision extends BucketVerdict {
   readonly policy: BucketPolicy;
   /** Points the operation cost. */
@@ -47,14 +57,9 @@ export class RateLimiter {
 
   /** Takes an operation of query cost `cost` from its subject's budget. */
   async charge(subject: RateLimitSubject, cost: number): Promise<RateLimitDecision> {
-    const { principal } = subject;
-    const policy = this.policyFor(principal);
+    const policy = this.policyFor(subject.principal);
     const points = this.pointsFor(cost);
-    // Tenant and subject are separate key parts: no two principals share a bucket.
-    const key = principal
-      ? `user:${principal.tenantId}:${principal.subject}`
-      : `ip:${addressKey(subject.clientIp)}`;
-    const verdict = await this.#store.take(key, policy, points);
+    const verdict = await this.#store.take(subjectKey(subject), policy, points);
     return { ...verdict, policy, points };
   }
 }

@@ -11,7 +11,13 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { FailureOutcome, LockoutRule, RateLimitStore } from './RateLimitStore.js';
-import { refillPerMs, verdictOf, type BucketPolicy, type BucketVerdict } from './TokenBucket.js';
+import {
+  costIn,
+  refillPerMs,
+  verdictOf,
+  type BucketPolicy,
+  type BucketVerdict,
+} from './TokenBucket.js';
 
 /** KEYS: bucket. ARGV: points per ms, burst, cost. Returns [allowed, points left]. */
 const TAKE = `
@@ -127,7 +133,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async take(key: string, policy: BucketPolicy, points: number): Promise<BucketVerdict> {
-    const cost = Math.min(points, policy.burst);
+    const cost = costIn(policy, points);
     const reply = (await take.run(
       this.#redis,
       [`${this.#prefix}bucket:{${key}}`],

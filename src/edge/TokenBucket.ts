@@ -47,17 +47,19 @@ export function refilled(
   return Math.min(policy.burst, state.points + Math.max(0, now - state.at) * refillPerMs(policy));
 }
 
-/**
- * Takes `points` (at most a whole bucket: a request dearer than the burst empties it) from
- * a bucket holding `available`; the new state and the verdict.
- */
+/** What a request of `points` takes: at most a whole bucket (a dearer one empties it). */
+export function costIn(policy: BucketPolicy, points: number): number {
+  return Math.min(points, policy.burst);
+}
+
+/** Takes `points` (see costIn) from a bucket holding `available`; the new state and the verdict. */
 export function take(
   policy: BucketPolicy,
   available: number,
   points: number,
   now: number,
 ): { readonly state: BucketState; readonly verdict: BucketVerdict } {
-  const cost = Math.min(points, policy.burst);
+  const cost = costIn(policy, points);
   const allowed = available >= cost;
   const left = allowed ? available - cost : available;
   return { state: { points: left, at: now }, verdict: verdictOf(policy, allowed, left, cost) };

@@ -34,3 +34,8 @@ export function notFound(kind: string): GraphQLError {
 export function conflict(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
 }
+
+/** An error of `code` with `message` and nothing else: a request refused before anything ran. */
+export function codedError(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}

@@ -18,6 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { GraphQLError } from 'graphql';
 import type { Principal } from '../authn/Principal.js';
 import { ConfigError } from '../config.js';
+import { codedError } from '../errors/clientErrors.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import {
   checkPersistedQuery,
@@ -25,7 +26,6 @@ import {
   isObject,
   isSha256Hex,
   persistedQueryHash,
-  requestError,
   sha256Hex,
   type DocumentRequest,
 } from './persistedQuery.js';
@@ -57,10 +57,13 @@ function withoutPrefix(id: string): string {
 export class TrustedDocuments {
   /** Document text by the SHA-256 of it, in hex. */
   readonly #documents: ReadonlyMap<string, string>;
+  /** The texts themselves: text sent as it is is looked up without hashing it. */
+  readonly #texts: ReadonlySet<string>;
   readonly #anyDocumentScope: string;
 
   private constructor(documents: ReadonlyMap<string, string>, anyDocumentScope: string) {
     this.#documents = documents;
+    this.#texts = new Set(documents.values());
     this.#anyDocumentScope = anyDocumentScope;
   }
 
@@ -130,7 +133,7 @@ export class TrustedDocuments {
     if (query === undefined) {
       if (id === undefined) {
         return refused(
-          requestError(
+          codedError(
             ErrorCode.BAD_REQUEST,
             'The request names no document: send documentId, extensions.persistedQuery or query',
           ),
@@ -139,20 +142,20 @@ export class TrustedDocuments {
       const text = this.#documents.get(id);
       if (text !== undefined) return { kind: 'trusted', query: text };
       return refused(
-        requestError(
+        codedError(
           ErrorCode.PERSISTED_QUERY_NOT_FOUND,
           'No trusted document has this id: this server runs only the documents of its manifest',
         ),
       );
     }
-    if (id !== undefined && sha256Hex(query) !== id)
+    // Text with an id: the id must be its hash (hashed only when it is not the listed text).
+    if (id !== undefined && this.#documents.get(id) !== query && sha256Hex(query) !== id)
       return refused(hashMismatch('The document id'));
-    const listed = this.#documents.get(sha256Hex(query)) === query;
-    if (listed || principal?.scopes.includes(this.#anyDocumentScope)) {
+    if (this.#texts.has(query) || principal?.scopes.includes(this.#anyDocumentScope)) {
       return { kind: 'trusted', query };
     }
     return refused(
-      requestError(
+      codedError(
         ErrorCode.TRUSTED_DOCUMENT_REQUIRED,
         'This server runs only trusted documents: send the documentId (or persistedQuery hash) of a document in its manifest',
       ),
@@ -188,14 +191,14 @@ function requestedId(request: DocumentRequest): string | undefined | GraphQLErro
   const documentId = request.documentId;
   if (hash instanceof GraphQLError || documentId === undefined || documentId === null) return hash;
   if (typeof documentId !== 'string') {
-    return requestError(
+    return codedError(
       ErrorCode.BAD_REQUEST,
       'documentId must be a string: "sha256:<hex>" or the hex',
     );
   }
   const id = withoutPrefix(documentId);
   if (hash !== undefined && hash !== id) {
-    return requestError(
+    return codedError(
       ErrorCode.BAD_REQUEST,
       'documentId and extensions.persistedQuery name different documents',
     );

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { codedError } from '../errors/clientErrors.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 
 /**
@@ -38,17 +39,9 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A request refused before anything ran (HTTP 400). */
-export function requestError(code: ErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
-}
-
 /** `query` and the hash sent with it (named by `what`) disagree. */
 export function hashMismatch(what: string): GraphQLError {
-  return requestError(
-    ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
-    `${what} is not the SHA-256 of query`,
-  );
+  return codedError(ErrorCode.PERSISTED_QUERY_HASH_MISMATCH, `${what} is not the SHA-256 of query`);
 }
 
 /**
@@ -61,20 +54,20 @@ export function persistedQueryHash(extensions: unknown): string | undefined | Gr
   const persisted = extensions['persistedQuery'];
   if (persisted === undefined || persisted === null) return undefined;
   if (!isObject(persisted)) {
-    return requestError(
+    return codedError(
       ErrorCode.BAD_REQUEST,
       'extensions.persistedQuery must be an object: { version: 1, sha256Hash }',
     );
   }
   if (persisted['version'] !== 1) {
-    return requestError(
+    return codedError(
       ErrorCode.PERSISTED_QUERY_UNSUPPORTED_VERSION,
       'Unsupported persisted query version: extensions.persistedQuery.version must be 1',
     );
   }
   const hash = persisted['sha256Hash'];
   if (typeof hash !== 'string' || !isSha256Hex(hash)) {
-    return requestError(
+    return codedError(
       ErrorCode.BAD_REQUEST,
       'extensions.persistedQuery.sha256Hash must be the SHA-256 of the document, in 64 lowercase hex digits',
     );

@@ -7,9 +7,10 @@
  */
 import type { GraphQLError } from 'graphql';
 import type { Principal } from '../authn/Principal.js';
+import { codedError } from '../errors/clientErrors.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
-import { isObject, requestError } from '../operation/persistedQuery.js';
+import { isObject } from '../operation/persistedQuery.js';
 
 /** The request for Apollo (its body; a GET's parameters are rewritten in its URL), or why not. */
 export type HttpDocument =
@@ -43,7 +44,7 @@ export function resolveHttpDocument(
     } catch {
       return {
         kind: 'refused',
-        error: requestError(ErrorCode.BAD_REQUEST, 'The extensions parameter is not valid JSON'),
+        error: codedError(ErrorCode.BAD_REQUEST, 'The extensions parameter is not valid JSON'),
       };
     }
     const request = {

@@ -10,11 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
 import type { Edge } from '../edge/Edge.js';
 import { lockedOutError, rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
+import { codedError } from '../errors/clientErrors.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
@@ -32,10 +33,6 @@ const GRAPHQL_RESPONSE = 'application/graphql-response+json';
 function responseType(accept: string | undefined): string {
   const wanted = (accept ?? '').toLowerCase().includes(GRAPHQL_RESPONSE);
   return `${wanted ? GRAPHQL_RESPONSE : 'application/json'}; charset=utf-8`;
-}
-
-function coded(code: ErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
 }
 
 export interface HttpHandlerOptions {
@@ -95,7 +92,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
       logger.info('authentication rejected', { requestId, clientIp, reason: auth.reason });
       await edge.lockout.recordFailure(clientIp);
-      sendError(req, res, 401, coded(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
+      sendError(req, res, 401, codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
       return;
@@ -119,7 +116,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           const limit = options.maxBodyBytes;
-          await refuse(413, coded(ErrorCode.BAD_REQUEST, `Request body exceeds ${limit} bytes`));
+          await refuse(
+            413,
+            codedError(ErrorCode.BAD_REQUEST, `Request body exceeds ${limit} bytes`),
+          );
           return;
         }
         throw error;
@@ -128,7 +128,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         try {
           body = JSON.parse(text);
         } catch {
-          await refuse(400, coded(ErrorCode.BAD_REQUEST, 'Request body is not valid JSON'));
+          await refuse(400, codedError(ErrorCode.BAD_REQUEST, 'Request body is not valid JSON'));
           return;
         }
       }
@@ -221,7 +221,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
           req,
           res,
           405,
-          coded(
+          codedError(
             ErrorCode.METHOD_NOT_ALLOWED,
             `${req.method ?? ''} is not allowed here (GET or HEAD)`,
           ),
@@ -231,7 +231,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         );
       } else if (path === '/graphql') {
         if (req.method !== 'GET' && req.method !== 'POST') {
-          const error = coded(
+          const error = codedError(
             ErrorCode.METHOD_NOT_ALLOWED,
             `${req.method ?? ''} is not allowed on /graphql (GET for queries, POST for any operation)`,
           );
@@ -239,13 +239,13 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
           return;
         }
         if (!accepting) {
-          const error = coded(ErrorCode.SHUTTING_DOWN, 'Server is shutting down');
+          const error = codedError(ErrorCode.SHUTTING_DOWN, 'Server is shutting down');
           sendError(req, res, 503, error, { Connection: 'close' });
           return;
         }
         await handleGraphQL(req, res, requestId);
       } else {
-        sendError(req, res, 404, coded(ErrorCode.NOT_FOUND, 'Not found'));
+        sendError(req, res, 404, codedError(ErrorCode.NOT_FOUND, 'Not found'));
       }
     };
     const handled = route().catch((error: unknown) => {

@@ -33,8 +33,8 @@ import type { Principal } from '../authn/Principal.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
 import type { WebSocketConfig } from '../config.js';
 import type { Edge } from '../edge/Edge.js';
-import { addressKey } from '../edge/clientAddress.js';
 import { lockedOutError, rateLimitedError } from '../edge/rateLimitHeaders.js';
+import { subjectKey } from '../edge/RateLimiter.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
@@ -151,9 +151,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
           return false;
         }
         const principal = auth.kind === 'authenticated' ? auth.principal : null;
-        const owner = principal
-          ? `user:${principal.tenantId}:${principal.subject}`
-          : `ip:${addressKey(clientIp)}`;
+        const owner = subjectKey({ principal, clientIp });
         const open = perOwner.get(owner) ?? 0;
         if (open >= limits.maxConnectionsPerPrincipal) {
           logger.info('websocket refused: too many connections', { clientIp, open });
@@ -196,14 +194,14 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
       // request errors carry the same codes as over HTTP and never close the socket.
       async onSubscribe(ctx, id, payload) {
         const connection = connections.get(ctx.extra.socket);
-        if (!connection) return [new GraphQLError('Connection is closing')];
+        // graphql-ws subscribes only on acknowledged connections, which onConnect recorded.
+        if (!connection) throw new Error('websocket: an operation on an unrecorded connection');
         const flooding = countOperation(connection, limits.maxOperationsPerSecond);
-        if (flooding === 'close') {
-          ctx.extra.socket.close(CLOSE_TOO_MANY, 'Too many operations a second');
-          return [new GraphQLError('Too many operations a second')];
-        }
-        if (flooding === 'refuse') {
+        if (flooding !== 'ok') {
           const max = limits.maxOperationsPerSecond;
+          // Past twice the rate the client ignores the refusals: the connection goes.
+          if (flooding === 'close')
+            ctx.extra.socket.close(CLOSE_TOO_MANY, 'Too many operations a second');
           return [
             new GraphQLError(
               `More than ${max} operations a second on this connection (WS_MAX_OPERATIONS_PER_SECOND)`,

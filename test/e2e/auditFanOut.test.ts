@@ -7,7 +7,6 @@
  *
  * Two processes cannot share the embedded database: this runs against PostgreSQL (CI).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,54 +22,31 @@ import {
   usingPostgres,
   type TestTenant,
 } from '../support/testDatabase.js';
+import {
+  startServerProcess,
+  stopServerProcess,
+  type ServerProcess,
+} from '../support/serverProcess.js';
 import { TEST_CREDENTIAL_KEYS } from '../support/testServer.js';
 
-interface Instance {
-  readonly url: string;
-  readonly child: ChildProcess;
-}
-
 /** `npm start`'s entry point as its own process, against the shared database and SpiceDB. */
-async function startInstance(spicedb: SpiceDbServer, keysDir: string): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'error',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DEV_KEYS_DIR: keysDir,
-      SEED_DEMO_DATA: 'false',
-      CREDENTIAL_KEYS: TEST_CREDENTIAL_KEYS,
-      SPICEDB_ENDPOINT: spicedb.endpoint,
-      SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
-      OUTBOX_SWEEP_INTERVAL_MS: '200',
-      AUDIT_CHECKPOINT_INTERVAL: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startInstance(spicedb: SpiceDbServer, keysDir: string): Promise<ServerProcess> {
+  return startServerProcess({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DEV_KEYS_DIR: keysDir,
+    SEED_DEMO_DATA: 'false',
+    CREDENTIAL_KEYS: TEST_CREDENTIAL_KEYS,
+    SPICEDB_ENDPOINT: spicedb.endpoint,
+    SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
+    OUTBOX_SWEEP_INTERVAL_MS: '200',
+    AUDIT_CHECKPOINT_INTERVAL: '0',
   });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s]+)\/graphql/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`exited with ${String(code)}: ${output}`)));
-  });
-  return { url, child };
 }
 
-async function stopInstance(instance: Instance | undefined): Promise<void> {
-  if (!instance || instance.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => instance.child.once('exit', resolve));
-  instance.child.kill('SIGTERM');
-  await exited;
-}
-
-async function gql(instance: Instance, query: string, token: string) {
+async function gql(instance: ServerProcess, query: string, token: string) {
   const res = await fetch(`${instance.url}/graphql`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
@@ -83,8 +59,8 @@ describe.skipIf(!usingPostgres)('the live feed across two server processes', () 
   let spicedb: SpiceDbServer;
   let keysDir: string;
   let db: OpenDatabase;
-  let a: Instance;
-  let b: Instance;
+  let a: ServerProcess;
+  let b: ServerProcess;
   let tenant: TestTenant;
   let auditor: string;
   let actor: string;
@@ -111,13 +87,13 @@ describe.skipIf(!usingPostgres)('the live feed across two server processes', () 
 
   afterAll(async () => {
     for (const c of clients) await c.dispose();
-    await Promise.all([stopInstance(a), stopInstance(b)]);
+    await Promise.all([stopServerProcess(a), stopServerProcess(b)]);
     await spicedb.stop();
     await db.close();
     await rm(keysDir, { recursive: true, force: true });
   });
 
-  function subscribe(instance: Instance): { seqs: number[]; actions: string[] } {
+  function subscribe(instance: ServerProcess): { seqs: number[]; actions: string[] } {
     const received = { seqs: [] as number[], actions: [] as string[] };
     const client = createClient({
       url: instance.url.replace('http', 'ws') + '/graphql',
@@ -160,7 +136,7 @@ describe.skipIf(!usingPostgres)('the live feed across two server processes', () 
     // subscribe step runs; the first event then shows both are live.
     const onA = subscribe(a);
     const onB = subscribe(b);
-    const create = async (through: Instance, n: number) => {
+    const create = async (through: ServerProcess, n: number) => {
       const res = await gql(
         through,
         `mutation { createWorkflow(input: { name: "fan-out ${n}", amount: "1" }) { id } }`,

@@ -7,7 +7,6 @@
  * limits while Redis is down, and a burst of 1,000 requests during which the server keeps
  * answering /readyz, never fails, and never answers across tenants.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -23,6 +22,11 @@ import { buildBaseSchema } from '../../src/graphql/buildSchema.js';
 import { checkQueryLimits } from '../../src/operation/limits/QueryLimits.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
 import { recordingLogger } from '../support/recordingLogger.js';
+import {
+  startServerProcess,
+  stopServerProcess,
+  type ServerProcess,
+} from '../support/serverProcess.js';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const LIST = '{ workflows(first: 20) { edges { node { id name } } } }';
@@ -244,6 +248,24 @@ describe('lockout after failed authentication', () => {
     await server.stop();
   });
 
+  /** Runs `{ health }` over a WebSocket from `ip` (via the trusted proxy): the close code, if closed. */
+  async function wsCloseFrom(ip: string, token: string): Promise<number | undefined> {
+    const client = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: { 'X-Forwarded-For': ip } });
+        }
+      },
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
+    const outcome = await run(client, '{ health }');
+    await client.dispose();
+    return outcome.kind === 'error' ? (outcome.error as { code?: number }).code : undefined;
+  }
+
   it('locks an address after the attempts, even for a valid token, then lets it in again', async () => {
     const from = (ip: string, token?: string) =>
       server.gql('{ health }', undefined, token, { 'X-Forwarded-For': ip });
@@ -272,21 +294,7 @@ describe('lockout after failed authentication', () => {
     });
     expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
     // Over WebSocket the locked address cannot connect either.
-    const client = createClient({
-      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: class extends WebSocket {
-        constructor(url: string, protocols?: string | string[]) {
-          super(url, protocols, { headers: { 'X-Forwarded-For': '203.0.113.5' } });
-        }
-      },
-      connectionParams: { authorization: `Bearer ${bob}` },
-      retryAttempts: 0,
-      lazy: true,
-    });
-    const outcome = await run(client, '{ health }');
-    expect(outcome.kind).toBe('error');
-    expect((outcome as { error: { code?: number } }).error.code).toBe(4429);
-    await client.dispose();
+    expect(await wsCloseFrom('203.0.113.5', bob)).toBe(4429);
     // Another address is not locked.
     expect((await from('203.0.113.6', bob)).status).toBe(200);
     expect(lines.filter((l) => l.message === 'authentication lockout begins')).toEqual([
@@ -301,6 +309,20 @@ describe('lockout after failed authentication', () => {
     expect((await from('203.0.113.5', bob)).status).toBe(200);
     expect(lines.some((l) => l.message === 'authentication lockout ends')).toBe(true);
   });
+
+  it('counts bad tokens in connection_init towards the same lockout as over HTTP', async () => {
+    for (let i = 0; i < 3; i += 1)
+      expect(await wsCloseFrom('203.0.113.77', 'not-a-token')).toBe(4401);
+    const rpcs = server.gatehouse.metrics.spicedbRpcs;
+    const locked = await server.gql('{ me { subject } }', undefined, await server.token('bob'), {
+      'X-Forwarded-For': '203.0.113.77',
+    });
+    expect(locked.status).toBe(429);
+    expect(locked.body.errors?.[0]?.extensions?.['code']).toBe('RATE_LIMITED');
+    expect(locked.body.data).toBeUndefined();
+    expect(JSON.stringify(locked.body)).not.toContain('demo|bob');
+    expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+  });
 });
 
 /** A port nothing listens on (free a moment ago). */
@@ -313,47 +335,29 @@ async function closedPort(): Promise<number> {
 }
 
 describe('the shared store', () => {
-  const children: ChildProcess[] = [];
+  const processes: ServerProcess[] = [];
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const child of children) {
-      if (child.exitCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await Promise.all(processes.map(stopServerProcess));
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
   /** `npm start`'s entry point as its own process, on an embedded database of its own. */
   async function startProcess(env: Record<string, string>): Promise<string> {
-    const { DATABASE_URL: _url, DATABASE_OWNER_URL: _owner, ...inherited } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        ...inherited,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'error',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        PGLITE_DATA_DIR: 'memory://',
-        SEED_DEMO_DATA: 'false',
-        AUDIT_CHECKPOINT_INTERVAL: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServerProcess({
+      DATABASE_URL: undefined,
+      DATABASE_OWNER_URL: undefined,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PGLITE_DATA_DIR: 'memory://',
+      SEED_DEMO_DATA: 'false',
+      AUDIT_CHECKPOINT_INTERVAL: '0',
+      ...env,
     });
-    children.push(child);
-    let output = '';
-    return new Promise<string>((resolve, reject) => {
-      const read = (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /listening on (http:\/\/[^\s]+)\/graphql/.exec(output);
-        if (match?.[1]) resolve(match[1]);
-      };
-      child.stdout.on('data', read);
-      child.stderr.on('data', read);
-      child.once('exit', (code) => reject(new Error(`exited with ${String(code)}: ${output}`)));
-    });
+    processes.push(server);
+    return server.url;
   }
 
   async function post(url: string, token?: string): Promise<Response> {
