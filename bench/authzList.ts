@@ -2,7 +2,8 @@
  * `npm run bench`: the list-100 query (100 workflows × 3 protected fields, one of them
  * `@classified`, decided once per request by gate 3) against four configurations of the same server —
  * authorization on, on without gate 3 (no-policy), off, and naive (one CheckPermission per
- * field and row, as a graphql-shield rule calling SpiceDB directly would) — and prints
+ * field and row, as a graphql-shield rule calling SpiceDB directly would; the baselines are
+ * injected, bench/authorizationBaselines.ts) — and prints
  * req/s, p50/p99 latency and SpiceDB RPCs per request; then the cost of one policy
  * evaluation in Node (bench/policyEvaluation.ts).
  *
@@ -13,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { AUTHORIZATION_BASELINES } from './authorizationBaselines.js';
 import { benchConfig } from './benchConfig.js';
 import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
 import { createGatehouse } from '../src/server/createGatehouse.js';
@@ -20,6 +22,7 @@ import { createTestTenant } from '../test/support/testDatabase.js';
 import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { measurePolicyEvaluation } from './policyEvaluation.js';
 import { median } from './statistics.js';
+import { spicedbRpcs } from '../test/support/spicedbCalls.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const ALL_MODES = ['off', 'no-policy', 'on', 'naive'] as const;
@@ -105,7 +108,7 @@ async function measure(mode: Mode): Promise<Result> {
   });
   const gatehouse = await createGatehouse(
     config,
-    mode === 'on' ? {} : { benchmarkAuthorization: mode },
+    mode === 'on' ? {} : { authorization: AUTHORIZATION_BASELINES[mode] },
   );
   try {
     await gatehouse.listen();
@@ -126,14 +129,14 @@ async function measure(mode: Mode): Promise<Result> {
     const deadline = Date.now() + 20_000;
     let coldRpcs = 0;
     for (;;) {
-      const rpcsBefore = gatehouse.metrics.spicedbRpcs;
+      const rpcsBefore = await spicedbRpcs(gatehouse);
       const probe = await fetch(`${gatehouse.url}/graphql`, request);
       const body = (await probe.json()) as {
         data?: { workflows: { edges: unknown[] } };
         errors?: unknown;
       };
       if (!body.errors && body.data?.workflows.edges.length === 100) {
-        coldRpcs = gatehouse.metrics.spicedbRpcs - rpcsBefore;
+        coldRpcs = (await spicedbRpcs(gatehouse)) - rpcsBefore;
         break;
       }
       if (Date.now() > deadline) {
@@ -141,9 +144,9 @@ async function measure(mode: Mode): Promise<Result> {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const single = gatehouse.metrics.spicedbRpcs;
+    const single = await spicedbRpcs(gatehouse);
     await fetch(`${gatehouse.url}/graphql`, request).then((r) => r.text());
-    const warmRpcs = gatehouse.metrics.spicedbRpcs - single;
+    const warmRpcs = (await spicedbRpcs(gatehouse)) - single;
     await loadTest(`${gatehouse.url}/graphql`, request.headers.authorization, {
       seconds: 2,
       timeoutSeconds: 120,

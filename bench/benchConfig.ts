@@ -7,16 +7,16 @@
  */
 import { loadConfig, type Config } from '../src/config.js';
 
-const UNREACHED_BUDGETS = Object.fromEntries(
+export const UNREACHED_BUDGETS = Object.fromEntries(
   ['USER', 'PREMIUM', 'ANONYMOUS'].flatMap((kind) => [
     [`RATE_LIMIT_${kind}_PER_HOUR`, '1000000000'],
     [`RATE_LIMIT_${kind}_BURST`, '100000000'],
   ]),
 );
 
-export function benchConfig(keysDir: string, overrides: Record<string, string> = {}): Config {
-  return loadConfig({
-    ...process.env,
+/** The environment of a benchmark server (in process, or a process of its own). */
+export function benchEnvironment(keysDir: string): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'error',
     HOST: '127.0.0.1',
@@ -28,6 +28,9 @@ export function benchConfig(keysDir: string, overrides: Record<string, string> =
     ...UNREACHED_BUDGETS,
     WS_MAX_CONNECTIONS_PER_PRINCIPAL: '10000',
     WS_MAX_OPERATIONS_PER_SECOND: '10000',
-    ...overrides,
-  });
+  };
+}
+
+export function benchConfig(keysDir: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({ ...process.env, ...benchEnvironment(keysDir), ...overrides });
 }

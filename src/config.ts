@@ -210,6 +210,8 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly shutdownGraceMs: number;
+  /** The Prometheus scrape listener (METRICS_PORT, METRICS_HOST), or none. */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** Thrown when the environment is invalid; `main` prints it and exits non-zero. */
@@ -234,6 +236,8 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_OWNER_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   PGLITE_DATA_DIR: z.string().min(1).default('.gatehouse/pgdata'),
@@ -393,6 +397,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const problems: string[] = [];
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics are never on the public port)');
+  }
 
   if (e.AUTH_JWKS_URL && e.AUTH_JWKS_FILE) {
     problems.push('AUTH_JWKS_URL and AUTH_JWKS_FILE: set one, not both');
@@ -581,5 +588,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.NODE_ENV === 'test' && env['LOG_LEVEL'] === undefined ? 'silent' : e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    metrics:
+      e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST, port: e.METRICS_PORT },
   };
 }

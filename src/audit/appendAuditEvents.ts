@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TenantTx } from '../data/TenantDatabase.js';
+import { inSpan } from '../observability/spans.js';
 import type { AuditEvent, AuditEventInput, JsonValue } from './AuditEvent.js';
 import { chainHash } from './auditHash.js';
 
@@ -57,12 +58,24 @@ export async function lockChainHead(
   return { seq: Number(head.seq), hash: head.hash, now: head.now };
 }
 
-export async function appendAuditEvents(
+export function appendAuditEvents(
   tx: TenantTx,
   tenantId: string,
   inputs: readonly AuditEventInput[],
 ): Promise<AuditEvent[]> {
-  if (inputs.length === 0) return [];
+  if (inputs.length === 0) return Promise.resolve([]);
+  return inSpan(
+    'audit append',
+    { attributes: { 'gatehouse.tenant.id': tenantId, 'gatehouse.audit.events': inputs.length } },
+    () => append(tx, tenantId, inputs),
+  );
+}
+
+async function append(
+  tx: TenantTx,
+  tenantId: string,
+  inputs: readonly AuditEventInput[],
+): Promise<AuditEvent[]> {
   const head = await lockChainHead(tx, tenantId);
   let prevHash = head.hash;
   let seq = head.seq;

@@ -17,7 +17,9 @@ import { v1 } from '@authzed/authzed-node';
 import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
 import { MINIMIZE_LATENCY, objectRef, userSubject } from './spicedb/references.js';
+import type { AuthzMetrics } from './authzMetrics.js';
 import type { DecisionCache } from './DecisionCache.js';
+import { spicedbCall } from './spicedb/spicedbCall.js';
 import { tenantObjectId } from './objectIds.js';
 
 export interface CheckKey {
@@ -47,18 +49,48 @@ export interface PermissionCheckerOptions {
   readonly tenantId: string;
   readonly tokens: TokenLookup;
   readonly deadlineMs: number;
-  /** Called once per SpiceDB RPC (metrics, tests counting calls). */
-  readonly onRpc?: (items: number) => void;
-  /**
-   * Benchmark baseline only: one CheckPermission per check, no batching, no memo — what a
-   * graphql-shield rule calling SpiceDB directly does. Never set outside `npm run bench`.
-   */
-  readonly naive?: boolean;
+  /** Records each SpiceDB call and the decision cache's answers (authzMetrics.ts). */
+  readonly metrics?: AuthzMetrics;
   /** Decisions shared across requests (see DecisionCache); none when absent. */
   readonly cache?: DecisionCache;
 }
 
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * The relationship checks of one operation, as RequestAuthorizer asks them (gate 2).
+ * PermissionChecker is the one Gatehouse serves with; benchmarks bring their baselines.
+ */
+export interface RelationshipChecker {
+  /** False when the caller has no SpiceDB subject (no user account): every check denies. */
+  readonly hasSubject: boolean;
+  /** The caller's SpiceDB user id, or null. */
+  readonly subjectId: string | null;
+  /**
+   * The answer already known in this operation, without waiting: true or false, or
+   * undefined when it is not known (then ask with `check`). `id` is the object's id in the
+   * caller's tenant.
+   */
+  peek(resourceType: string, id: string, permission: string): boolean | undefined;
+  /** Why a check asked in this operation has no answer (SpiceDB failed), if it failed. */
+  failure(resourceType: string, id: string, permission: string): Error | undefined;
+  /**
+   * True when the caller has `permission` on the tenant's object `resourceType:id`.
+   * Rejects when SpiceDB cannot answer.
+   */
+  check(resourceType: string, id: string, permission: string): Promise<boolean>;
+  /**
+   * Asks every permission in `permissions` on every object of `ids` and settles when all
+   * are answered; the answers are then read with `peek` (undefined: SpiceDB could not
+   * answer, and `failure` says why).
+   */
+  checkAll(
+    resourceType: string,
+    ids: readonly string[],
+    permissions: readonly string[],
+  ): Promise<void>;
+}
+
+/** `promise`, or an AuthzUnavailableError once `ms` have passed without it settling. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -109,7 +141,7 @@ function answerOf(memo: Memo): boolean {
   return memo.answer;
 }
 
-export class PermissionChecker {
+export class PermissionChecker implements RelationshipChecker {
   readonly #options: PermissionCheckerOptions;
   /** The operation's checks by resource type → permission → object id. */
   readonly #memo = new Map<string, Map<string, Map<string, Memo>>>();
@@ -149,12 +181,6 @@ export class PermissionChecker {
    */
   check(resourceType: string, id: string, permission: string): Promise<boolean> {
     if (this.#options.subjectId === null) return Promise.resolve(false);
-    if (this.#options.naive) {
-      return this.#checkOne(this.#keyOf(resourceType, id, permission)).then((answer) => {
-        if (answer instanceof Error) throw answer;
-        return answer;
-      });
-    }
     const memo = this.#memoOf(resourceType, id, permission);
     if (memo.answer !== undefined) return Promise.resolve(memo.answer);
     return memo.done.then(() => answerOf(memo));
@@ -172,7 +198,6 @@ export class PermissionChecker {
     permissions: readonly string[],
   ): Promise<void> {
     if (this.#options.subjectId === null) return;
-    if (this.#options.naive) throw new Error('checkAll: not for the naive baseline');
     const waitFor = new Set<Promise<void>>();
     for (const permission of permissions) {
       for (const id of ids) {
@@ -256,37 +281,15 @@ export class PermissionChecker {
     pending.resolve();
   }
 
-  /** Benchmark baseline: a plain CheckPermission for one key. */
-  async #checkOne(key: CheckKey): Promise<boolean | Error> {
-    this.#options.onRpc?.(1);
-    try {
-      const response = await withDeadline(
-        this.#options.spicedb.permissions.checkPermission(
-          v1.CheckPermissionRequest.create({
-            consistency: MINIMIZE_LATENCY,
-            resource: objectRef(key.resourceType, key.resourceId),
-            permission: key.permission,
-            subject: userSubject(this.#options.subjectId ?? ''),
-          }),
-        ),
-        this.#options.deadlineMs,
-      );
-      return response.permissionship === v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION;
-    } catch (error) {
-      return new AuthzUnavailableError(
-        `CheckPermission failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-
   async #checkBulk(keys: readonly CheckKey[]): Promise<Array<boolean | Error>> {
-    if (this.#options.naive) return Promise.all(keys.map((k) => this.#checkOne(k)));
     const recorded = this.#options.tokens(keys);
     const { token, writtenAt } = recorded instanceof Promise ? await recorded : recorded;
     const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
     const subject = this.#options.subjectId ?? '';
     const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
     let misses = [...keys.keys()];
+    /** Checks of the batch answered by the cache, or by a check already on its way. */
+    let cached = 0;
     const shared: Array<Promise<void>> = [];
     if (cache) {
       const now = Date.now();
@@ -300,6 +303,8 @@ export class PermissionChecker {
         else if (flight) shared.push(flight.then((answer) => void (results[i] = answer)));
         else misses.push(i);
       }
+      cached = keys.length - misses.length;
+      this.#options.metrics?.cacheLookups(cached - shared.length, misses.length, shared.length);
     }
     if (misses.length > 0) {
       const generation = cache?.generation ?? 0;
@@ -307,6 +312,7 @@ export class PermissionChecker {
       const asked = this.#ask(
         misses.map((i) => keys[i]!),
         token,
+        cached,
       );
       if (cache) {
         for (const [j, i] of misses.entries()) {
@@ -330,10 +336,11 @@ export class PermissionChecker {
     return results as Array<boolean | Error>;
   }
 
-  /** One CheckBulkPermissions for `keys`. */
+  /** One CheckBulkPermissions for `keys` (`cached`: the checks of the batch not asked, for its span). */
   async #ask(
     keys: readonly CheckKey[],
     token: string | undefined,
+    cached: number,
   ): Promise<Array<boolean | Error>> {
     const subject = userSubject(this.#options.subjectId ?? '');
     const consistency = token
@@ -354,15 +361,24 @@ export class PermissionChecker {
         }),
       ),
     });
-    this.#options.onRpc?.(keys.length);
     let response: v1.CheckBulkPermissionsResponse;
     try {
-      response = await withDeadline(
-        this.#options.spicedb.permissions.checkBulkPermissions(
-          request,
-          ...deadlineArgs(this.#options.deadlineMs),
-        ),
-        this.#options.deadlineMs,
+      response = await spicedbCall(
+        this.#options.metrics,
+        'CheckBulkPermissions',
+        keys.length,
+        {
+          'gatehouse.spicedb.consistency': token ? 'at_least_as_fresh' : 'minimize_latency',
+          'gatehouse.authz.cached': cached,
+        },
+        () =>
+          withDeadline(
+            this.#options.spicedb.permissions.checkBulkPermissions(
+              request,
+              ...deadlineArgs(this.#options.deadlineMs),
+            ),
+            this.#options.deadlineMs,
+          ),
       );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

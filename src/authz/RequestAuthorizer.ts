@@ -1,7 +1,8 @@
 /**
  * The authorization state of one operation: who is asking (principal and, lazily, their
  * SpiceDB subject) and a batched permission checker. Built per operation; read-only for
- * resolvers and rules.
+ * resolvers and rules. Benchmarks subclass it for their baselines (bench/); nothing here
+ * knows of them.
  */
 import type { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors/ErrorCode.js';
@@ -17,9 +18,17 @@ import {
   unavailable,
   type Decision,
 } from './AuthzError.js';
+import { performance } from 'node:perf_hooks';
+import type { AuthzMetrics } from './authzMetrics.js';
+import { tracer } from '../observability/spans.js';
 import type { DecisionCache } from './DecisionCache.js';
 import { objectId, tenantObjectId } from './objectIds.js';
-import { PermissionChecker, type RecordedWrites } from './PermissionChecker.js';
+import {
+  PermissionChecker,
+  type PermissionCheckerOptions,
+  type RecordedWrites,
+  type RelationshipChecker,
+} from './PermissionChecker.js';
 import { explainCheck } from './spicedb/explainCheck.js';
 import type { PolicyEngine, PolicyName } from './opa/PolicyEngine.js';
 import type { PolicyData } from './opa/PolicyData.js';
@@ -32,9 +41,8 @@ export interface AuthorizerOptions {
   /** Include reasons (`extensions.explain`) in denials: development only. */
   readonly explain: boolean;
   readonly logger: Logger;
-  readonly onRpc?: (items: number) => void;
-  /** Benchmark baselines only (`npm run bench`): see GatehouseOptions.benchmarkAuthorization. */
-  readonly benchmark?: 'off' | 'naive' | 'no-policy';
+  /** Gates 2 and 3's meters (authzMetrics.ts). */
+  readonly metrics?: AuthzMetrics;
   /** Decisions shared across requests. */
   readonly cache?: DecisionCache;
   /**
@@ -49,6 +57,13 @@ export interface AuthorizerOptions {
   /** Keeps the engine's per-tenant policy data (from the database) fresh. */
   readonly policyData?: PolicyData;
 }
+
+/** Builds an operation's authorizer: the constructor, or a benchmark's baseline. */
+export type AuthorizerFactory = (
+  principal: Principal | null,
+  data: AuthorizationData | null,
+  options: AuthorizerOptions,
+) => RequestAuthorizer;
 
 /**
  * What a policy judges: an object named by id (loaded as stored), the parent object, or
@@ -89,13 +104,15 @@ export class RequestAuthorizer {
   readonly principal: Principal | null;
   readonly options: AuthorizerOptions;
   readonly #data: AuthorizationData | null;
-  #checker: Promise<PermissionChecker> | undefined;
+  #checker: Promise<RelationshipChecker> | undefined;
   /** The same checker once built, for synchronous reads of known answers. */
-  #checkerReady: PermissionChecker | undefined;
+  #checkerReady: RelationshipChecker | undefined;
   #commitsSeen = 0;
   readonly #rejections: GraphQLError[] = [];
   readonly #denials: DenialRecord[] = [];
   readonly #refusedInputs: RefusedInput[] = [];
+  /** Field decisions of this operation by `gate/outcome`, for the meters. */
+  readonly #tally = new Map<string, number>();
 
   constructor(
     principal: Principal | null,
@@ -117,6 +134,22 @@ export class RequestAuthorizer {
 
   get rejections(): readonly GraphQLError[] {
     return this.#rejections;
+  }
+
+  /** Counts a field decision (added to the meters when the operation ends). */
+  tally(decision: Decision): void {
+    const key =
+      decision.kind === 'allow'
+        ? 'all/allow'
+        : `${decision.gate}/${decision.code === ErrorCode.AUTHZ_UNAVAILABLE ? 'unavailable' : 'deny'}`;
+    this.#tally.set(key, (this.#tally.get(key) ?? 0) + 1);
+  }
+
+  /** Adds the decisions counted so far to the meters (once per operation). */
+  flushTally(): void {
+    if (this.#tally.size === 0) return;
+    this.options.metrics?.decisions(this.#tally);
+    this.#tally.clear();
   }
 
   /** Records a denial for the audit trail (gate 5 summarises an operation's denials). */
@@ -156,7 +189,6 @@ export class RequestAuthorizer {
    * after the list's bulk check); a promise otherwise.
    */
   relationship(resourceType: string, id: string, permission: string): Decision | Promise<Decision> {
-    if (this.options.benchmark === 'off') return ALLOW;
     this.#sinceLastCommit();
     const checker = this.#checkerReady;
     if (checker) {
@@ -217,11 +249,8 @@ export class RequestAuthorizer {
     permission: string,
     prefetch: readonly string[] = [],
   ): Promise<T[]> {
-    if (this.options.benchmark === 'off') return [...items];
-    if (this.options.benchmark === 'naive')
-      return this.#filterOneByOne(items, resourceType, idOf, permission);
     const ids = items.map(idOf);
-    let checker: PermissionChecker;
+    let checker: RelationshipChecker;
     try {
       checker = await this.#checkerFor();
       if (!checker.hasSubject) return [];
@@ -255,23 +284,6 @@ export class RequestAuthorizer {
     return denialError(unavailable('relationship', reasons), { explain: this.options.explain });
   }
 
-  /** The naive benchmark baseline: one decision per object. */
-  async #filterOneByOne<T>(
-    items: readonly T[],
-    resourceType: string,
-    idOf: (item: T) => string,
-    permission: string,
-  ): Promise<T[]> {
-    const decisions = await Promise.all(
-      items.map((item) => Promise.resolve(this.relationship(resourceType, idOf(item), permission))),
-    );
-    const failed = decisions.find(
-      (d) => d.kind === 'deny' && d.code === ErrorCode.AUTHZ_UNAVAILABLE,
-    );
-    if (failed?.kind === 'deny') throw denialError(failed, { explain: this.options.explain });
-    return items.filter((_, i) => decisions[i]?.kind === 'allow');
-  }
-
   /**
    * Gate 3: asks the compiled policy `decision` about `action` with the caller (from the
    * database: id and organisation roles) and the request context, on
@@ -288,7 +300,6 @@ export class RequestAuthorizer {
     target: PolicyTarget,
     context: PolicyContext,
   ): Decision | Promise<Decision> {
-    if (this.options.benchmark === 'off' || this.options.benchmark === 'no-policy') return ALLOW;
     if (!('classOf' in target)) return this.#evaluate(requirement, target, context);
     this.#sinceLastCommit();
     const known = this.#fieldDecisions.get(context.field);
@@ -326,6 +337,14 @@ export class RequestAuthorizer {
       return unavailable('policy', ['policy data could not be loaded']);
     }
     if (!caller || !resource) return deny('policy', ['no such object or account']);
+    const span = tracer.startSpan(`opa evaluate ${requirement.decision}`, {
+      attributes: {
+        'gatehouse.policy.decision': requirement.decision,
+        'gatehouse.policy.action': requirement.action,
+        'gatehouse.policy.revision': engine.revision,
+      },
+    });
+    const started = performance.now();
     const result = engine.evaluate(requirement.decision, {
       principal: caller,
       action: requirement.action,
@@ -334,6 +353,10 @@ export class RequestAuthorizer {
       field: context.field,
       context: { time: new Date().toISOString(), ip: context.ip, requestId: context.requestId },
     });
+    const seconds = (performance.now() - started) / 1000;
+    span.setAttribute('gatehouse.policy.allow', result.allow);
+    span.end();
+    this.options.metrics?.policyEvaluation(requirement.decision, seconds, result.allow);
     return result.allow ? ALLOW : deny('policy', result.reasons);
   }
 
@@ -382,13 +405,21 @@ export class RequestAuthorizer {
     this.#fieldDecisions.clear();
   }
 
+  /**
+   * Builds the operation's relationship checker (again after each commit). Overridable:
+   * benchmarks substitute their baseline's checker.
+   */
+  protected createChecker(options: PermissionCheckerOptions): RelationshipChecker {
+    return new PermissionChecker(options);
+  }
+
   /** The operation's checker (answers memoised; see #sinceLastCommit). */
-  #checkerFor(): Promise<PermissionChecker> {
+  #checkerFor(): Promise<RelationshipChecker> {
     this.#sinceLastCommit();
     if (this.#checker) return this.#checker;
     const data = this.#data;
     const pending = (data ? data.currentUser() : Promise.resolve(null)).then((user) => {
-      const checker = new PermissionChecker({
+      const checker = this.createChecker({
         spicedb: this.options.spicedb,
         subjectId: user && data ? objectId(data.tenantId, user.id) : null,
         tenantId: this.principal?.tenantId ?? '',
@@ -396,13 +427,8 @@ export class RequestAuthorizer {
           this.options.localWrites ??
           ((objects) => (data ? data.recordedWrites(objects) : NOTHING_RECORDED)),
         deadlineMs: this.options.deadlineMs,
-        naive: this.options.benchmark === 'naive',
-        // The 'no-policy' baseline differs from 'on' in gate 3 only, so it keeps the cache.
-        ...(this.options.cache &&
-        (this.options.benchmark === undefined || this.options.benchmark === 'no-policy')
-          ? { cache: this.options.cache }
-          : {}),
-        ...(this.options.onRpc ? { onRpc: this.options.onRpc } : {}),
+        ...(this.options.cache ? { cache: this.options.cache } : {}),
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
       // Unless a commit reset the memo while the account was being read.
       if (this.#checker === pending) this.#checkerReady = checker;

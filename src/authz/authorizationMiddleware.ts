@@ -179,12 +179,13 @@ function toRuleResult(
   info: GraphQLResolveInfo,
   args: Record<string, unknown>,
 ): true | Error {
+  ctx.authz.tally(decision);
   if (decision.kind === 'allow') return true;
   const error = denialError(decision, { explain: ctx.authz.options.explain });
   const decisionId = error.extensions['decisionId'] as string;
   const field = `${info.parentType.name}.${info.fieldName}`;
+  // (The operation's logger names the request, trace, tenant and caller.)
   ctx.logger.info('authorization denied', {
-    requestId: ctx.requestId,
     field,
     gate: decision.gate,
     code: decision.code,

@@ -13,6 +13,7 @@
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { TransactionClient } from '../generated/prisma/internal/prismaNamespace.js';
+import { inSpan, SpanKind } from '../observability/spans.js';
 
 export type TenantTx = TransactionClient;
 
@@ -63,12 +64,25 @@ export class TenantDatabase {
       throw new Error('TenantDatabase.transaction: tenantId must be a UUID');
     }
     this.#transactions += 1;
-    return this.#prisma.$transaction(
-      async (tx) => {
-        await this.#begin(tx, scope, mode);
-        return work(tx);
+    // The span holds the transaction's statements (the pg instrumentation's spans).
+    return inSpan(
+      `tenant transaction ${mode}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'gatehouse.tenant.id': scope.tenantId,
+          'gatehouse.transaction.mode': mode,
+        },
       },
-      { timeout: this.#options.timeoutMs, maxWait: this.#options.timeoutMs },
+      () =>
+        this.#prisma.$transaction(
+          async (tx) => {
+            await this.#begin(tx, scope, mode);
+            return work(tx);
+          },
+          { timeout: this.#options.timeoutMs, maxWait: this.#options.timeoutMs },
+        ),
     );
   }
 

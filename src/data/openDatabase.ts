@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -34,7 +35,17 @@ export interface OpenDatabase {
   asOwner<T>(work: (sql: SqlClient, prisma: PrismaClient) => Promise<T>): Promise<T>;
   /** PostgreSQL notifications (the audit feed), on a connection of their own. */
   readonly listen: Listen;
+  /** The request connections now (PostgreSQL; the embedded database has one connection). */
+  readonly pool: (() => PoolState) | undefined;
   close(): Promise<void>;
+}
+
+export interface PoolState {
+  /** Connections open, in use or idle. */
+  readonly total: number;
+  readonly idle: number;
+  /** Requests waiting for a connection. */
+  readonly waiting: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -111,6 +122,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
     }),
     asOwner: (work) => asOwnerRaw((s) => work(s, prisma)),
     listen: pgliteListen(pglite),
+    pool: undefined,
     async close() {
       await prisma.$disconnect();
       await pglite.close();
@@ -128,9 +140,14 @@ async function openPostgres(
   } finally {
     await check.close();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url }) });
+  // The pool is ours (its figures are metrics); the adapter ends it on disconnect.
+  const pool = new pg.Pool({ connectionString: config.url });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+  });
   return {
     kind: 'postgres',
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     prisma,
     tenants: new TenantDatabase(prisma, { timeoutMs: options.transactionTimeoutMs }),
     async asOwner(work) {

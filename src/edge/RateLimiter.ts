@@ -35,6 +35,8 @@ export interface RateLimitDecision extends BucketVerdict {
 
 export class RateLimiter {
   readonly config: RateLimitsConfig;
+  /** Operations refused for want of points, by policy name (read by edgeMetrics.ts). */
+  readonly rejections = new Map<string, number>();
   readonly #store: RateLimitStore;
 
   constructor(config: RateLimitsConfig, store: RateLimitStore) {
@@ -60,6 +62,8 @@ export class RateLimiter {
     const policy = this.policyFor(subject.principal);
     const points = this.pointsFor(cost);
     const verdict = await this.#store.take(subjectKey(subject), policy, points);
+    if (!verdict.allowed)
+      this.rejections.set(policy.name, (this.rejections.get(policy.name) ?? 0) + 1);
     return { ...verdict, policy, points };
   }
 }

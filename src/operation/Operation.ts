@@ -16,6 +16,7 @@ import type { User } from '../generated/prisma/client.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { RequestData } from '../graphql/RequestData.js';
 import type { OperationServices } from './OperationServices.js';
+import { lazyChild, type Logger } from '../observability/logger.js';
 
 /** Who asks, from where: what the transport knows before the operation starts. */
 export interface OperationIdentity {
@@ -70,20 +71,30 @@ export class Operation {
   readonly identity: OperationIdentity;
   readonly context: GatehouseContext;
   readonly #services: OperationServices;
+  readonly #logger: Logger;
   #completed = false;
 
   constructor(services: OperationServices, identity: OperationIdentity, knownUser?: User | null) {
     this.#services = services;
     this.identity = identity;
     const { principal } = identity;
+    // Every line the operation writes names its request, trace, tenant and caller.
+    this.#logger = lazyChild(services.logger, {
+      requestId: identity.requestId,
+      ...(identity.traceId ? { traceId: identity.traceId } : {}),
+      ...(principal ? { tenantId: principal.tenantId, subject: principal.subject } : {}),
+    });
     const data = principal ? this.#dataFor(principal, knownUser) : null;
+    const authorizer = { ...services.authorizer, logger: this.#logger };
     this.context = {
       requestId: identity.requestId,
       clientIp: identity.clientIp,
       principal,
       data,
-      authz: new RequestAuthorizer(principal, data, services.authorizer),
-      logger: services.logger,
+      authz: services.createAuthorizer
+        ? services.createAuthorizer(principal, data, authorizer)
+        : new RequestAuthorizer(principal, data, authorizer),
+      logger: this.#logger,
       secrets: services.secrets,
       policyData: services.policyData,
       auditSigner: services.auditSigner,
@@ -102,8 +113,7 @@ export class Operation {
         afterCommit: () =>
           s.relay.drain().then(
             () => undefined,
-            (error: unknown) =>
-              s.logger.warn('outbox relay failed after commit', { requestId, error }),
+            (error: unknown) => this.#logger.warn('outbox relay failed after commit', { error }),
           ),
       },
     );
@@ -116,7 +126,7 @@ export class Operation {
       ip: this.identity.clientIp,
       requestId,
       traceId: this.identity.traceId,
-      logger: s.logger,
+      logger: this.#logger,
     });
     return new RequestData(uow, audit, knownUser);
   }
@@ -143,6 +153,7 @@ export class Operation {
     if (this.#completed) return result;
     this.#completed = true;
     const { authz, data } = this.context;
+    authz.flushTally();
     let out: R =
       authz.rejections.length > 0
         ? ({ errors: authz.rejections.map(toError) } as unknown as R)

@@ -2,7 +2,7 @@
 import type { AuditAppender } from '../audit/OperationAuditLog.js';
 import type { AuditSigner } from '../audit/AuditCheckpoint.js';
 import type { AuditFeed } from '../audit/AuditFeed.js';
-import type { AuthorizerOptions } from '../authz/RequestAuthorizer.js';
+import type { AuthorizerFactory, AuthorizerOptions } from '../authz/RequestAuthorizer.js';
 import type { PolicyData } from '../authz/opa/PolicyData.js';
 import type { TenantDatabase } from '../data/TenantDatabase.js';
 import type { SecretBox } from '../domain/secretBox.js';
@@ -13,6 +13,11 @@ export interface OperationServices {
   readonly tenants: TenantDatabase;
   /** Gates 2 and 3, shared by every operation's RequestAuthorizer. */
   readonly authorizer: AuthorizerOptions;
+  /**
+   * Builds each operation's authorizer from `authorizer`: `new RequestAuthorizer` when
+   * absent; benchmarks inject their baselines (GatehouseOptions.authorization).
+   */
+  readonly createAuthorizer?: AuthorizerFactory;
   /** The relationship outbox relay, run after every committed mutation. */
   readonly relay: { drain(): Promise<unknown> };
   /** `@audit` of the served schema. */

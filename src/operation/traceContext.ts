@@ -1,3 +1,14 @@
+import { activeTraceId } from '../observability/spans.js';
+
+/**
+ * The trace id of a request: its span's when tracing (observability/tracing.ts; the span
+ * continues an incoming `traceparent`), else that of its `traceparent` header, else null.
+ * Recorded in audit events, log lines and `extensions.traceId` of errors.
+ */
+export function requestTraceId(traceparent: string | string[] | undefined): string | null {
+  return activeTraceId() ?? traceIdOf(traceparent);
+}
+
 /**
  * The trace id of an incoming W3C `traceparent` header
  * (https://www.w3.org/TR/trace-context/#traceparent-header), recorded in audit events, or

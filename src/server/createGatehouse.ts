@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { v1 } from '@authzed/authzed-node';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -17,6 +18,7 @@ import {
 import type { Config } from '../config.js';
 import { AuditCheckpointer } from '../audit/AuditCheckpointer.js';
 import { AuditFeed } from '../audit/AuditFeed.js';
+import { countedAppender, observeAuditFeed } from '../audit/auditMetrics.js';
 import { appendAuditEvents } from '../audit/appendAuditEvents.js';
 import { loadAuditSigner } from '../audit/loadAuditSigner.js';
 import type { AuditAppender } from '../audit/OperationAuditLog.js';
@@ -26,37 +28,49 @@ import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
 import { PolicyData } from '../authz/opa/PolicyData.js';
 import { PolicySource, readPolicyDataFile, type ReloadResult } from '../authz/opa/PolicySource.js';
 import { OutboxRelay } from '../authz/outbox/OutboxRelay.js';
+import { observeOutbox } from '../authz/outbox/outboxMetrics.js';
+import { AuthzMetrics } from '../authz/authzMetrics.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
+import type { AuthorizerFactory } from '../authz/RequestAuthorizer.js';
 import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
 import {
   connectSpiceDb,
+  deadlineArgs,
   ensureSchema,
   type SpiceDbConnection,
 } from '../authz/spicedb/SpiceDbConnection.js';
+import { observePool } from '../data/databaseMetrics.js';
 import { openDatabase, type OpenDatabase } from '../data/openDatabase.js';
 import type { SqlClient } from '../data/SqlClient.js';
 import { seedDemoData } from '../demo/seedDemoData.js';
 import { openSecretBox } from '../domain/secretBox.js';
 import { Edge } from '../edge/Edge.js';
+import { observeEdge } from '../edge/edgeMetrics.js';
 import { createFormatError } from '../errors/formatError.js';
 import { buildBaseSchema, buildSchema } from '../graphql/buildSchema.js';
 import { readAuditedFields } from '../graphql/auditedFields.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { MAX_PAGE } from '../graphql/resolvers/paging.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/Metrics.js';
 import { OperationPipeline } from '../operation/OperationPipeline.js';
 import { TrustedDocuments } from '../operation/TrustedDocuments.js';
 import { parseOptionsFor } from '../operation/limits/QueryLimits.js';
 import { claimEmbeddedSpiceDb } from './embeddedSpiceDbLock.js';
 import { createHttpHandler } from './httpHandler.js';
 import { operationPlugin } from './operationPlugin.js';
+import { readinessProbe } from './readiness.js';
 import { attachWebSocketServer } from './websocket.js';
 
 export interface Gatehouse {
   /** `http://host:port` once listening. */
   readonly url: string;
   readonly database: OpenDatabase;
-  readonly metrics: GatehouseMetrics;
+  /**
+   * This instance's OpenTelemetry meters (observability/Metrics.ts): read in process by
+   * tests and benchmarks, scraped on METRICS_PORT, pushed by OTLP when configured.
+   */
+  readonly metrics: Metrics;
   /** The relationship outbox relay (tests drive it; it also runs on its own). */
   readonly relay: OutboxRelay;
   /** Gate 3: the policies in force and their data. */
@@ -76,12 +90,6 @@ export interface Gatehouse {
   stop(): Promise<void>;
 }
 
-/** Counters for benchmarks and tests (process-wide). */
-export interface GatehouseMetrics {
-  spicedbRpcs: number;
-  checkedItems: number;
-}
-
 export interface GatehouseOptions {
   readonly logger?: Logger;
   /**
@@ -90,12 +98,15 @@ export interface GatehouseOptions {
    */
   readonly spicedb?: SpiceDbConnection;
   /**
-   * Benchmark baselines, settable only in code (bench/), never from the environment:
-   * `off` serves without authorization; `naive` checks every field with its own
-   * CheckPermission call (no batching, no memo); `no-policy` is `on` without gate 3 (to
-   * measure what the policies add).
+   * Replaces how operations are authorised: benchmarks inject their baselines
+   * (bench/authorizationBaselines.ts); never from the environment. Absent: as shipped.
    */
-  readonly benchmarkAuthorization?: 'off' | 'naive' | 'no-policy';
+  readonly authorization?: {
+    /** False serves the schema without graphql-shield's rules (no authorization). */
+    readonly shieldRules: boolean;
+    /** Builds each operation's authorizer (a RequestAuthorizer subclass). */
+    readonly createAuthorizer: AuthorizerFactory;
+  };
   /**
    * Appends audit events instead of audit/appendAuditEvents: benchmarks inject their
    * baseline (no audit), tests inject faults. Never from the environment.
@@ -110,7 +121,9 @@ export async function createGatehouse(
   options: GatehouseOptions = {},
 ): Promise<Gatehouse> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const built = options.benchmarkAuthorization === 'off' ? undefined : buildSchema();
+  const metrics = await Metrics.open({ prometheus: config.metrics, env: process.env, logger });
+  const authzMetrics = new AuthzMetrics(metrics.meter);
+  const built = options.authorization?.shieldRules === false ? undefined : buildSchema();
   const schema = built?.schema ?? buildBaseSchema();
   const audited = built?.audited ?? readAuditedFields(schema);
   const verifier = await createTokenVerifier(config.auth);
@@ -172,6 +185,7 @@ export async function createGatehouse(
       logger,
       deadlineMs: Math.max(config.authz.deadlineMs, 5_000),
       sweepIntervalMs: config.authz.outboxSweepIntervalMs,
+      metrics: authzMetrics,
     });
     if (spicedb.kind === 'embedded') {
       // The embedded SpiceDB starts empty: rebuild it from PostgreSQL, the source of truth.
@@ -188,6 +202,7 @@ export async function createGatehouse(
     spicedb?.close();
     await instanceLock?.close();
     await db.close();
+    await metrics.close();
     throw error;
   }
   const spice = spicedb;
@@ -199,7 +214,6 @@ export async function createGatehouse(
   });
   checkpoints.start();
   if (config.authz.watchPolicies) policySource.watch();
-  const metrics: GatehouseMetrics = { spicedbRpcs: 0, checkedItems: 0 };
   // The embedded SpiceDB has one writer, this relay (one instance per database): what it
   // wrote is known here, so no request looks recorded writes up in the database.
   const noWriteTimes = new Map<string, number>();
@@ -224,15 +238,14 @@ export async function createGatehouse(
         policies,
         policyData,
         logger,
-        ...(options.benchmarkAuthorization ? { benchmark: options.benchmarkAuthorization } : {}),
-        onRpc: (items) => {
-          metrics.spicedbRpcs += 1;
-          metrics.checkedItems += items;
-        },
+        metrics: authzMetrics,
       },
+      ...(options.authorization
+        ? { createAuthorizer: options.authorization.createAuthorizer }
+        : {}),
       relay,
       audited,
-      auditAppender: options.auditAppender ?? defaultAppender,
+      auditAppender: countedAppender(metrics.meter, options.auditAppender ?? defaultAppender),
       secrets,
       policyData,
       auditSigner,
@@ -248,6 +261,10 @@ export async function createGatehouse(
   });
   const httpServer = http.createServer();
   const edge = new Edge(config, logger);
+  observeEdge(metrics.meter, edge);
+  observeAuditFeed(metrics.meter, auditFeed);
+  observeOutbox(metrics.meter, relay, logger);
+  if (db.pool) observePool(metrics.meter, db.pool);
   const apollo = new ApolloServer<GatehouseContext>({
     schema,
     introspection: config.introspection,
@@ -276,7 +293,6 @@ export async function createGatehouse(
         pipeline,
         rateLimiter: edge.rateLimiter,
         format: (e) => formatError(e.toJSON(), e),
-        logger,
       }),
     ],
   });
@@ -305,20 +321,19 @@ export async function createGatehouse(
     corsOrigins: config.corsOrigins,
     production: config.env === 'production',
     format: (e) => formatError(e.toJSON(), e),
-    async ready() {
-      try {
-        await Promise.race([
-          db.tenants.ping(),
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('readiness timeout')), 2_000).unref(),
-          ),
-        ]);
-        return true;
-      } catch (error) {
-        logger.warn('readiness check failed', { error });
-        return false;
-      }
-    },
+    ready: readinessProbe(
+      [
+        { name: 'database', probe: () => db.tenants.ping() },
+        {
+          name: 'spicedb',
+          probe: () =>
+            spice.schema.readSchema(v1.ReadSchemaRequest.create({}), ...deadlineArgs(1_000)),
+        },
+        { name: 'policies', probe: () => Promise.resolve(policies.evaluates()) },
+      ],
+      { timeoutMs: 2_000, logger },
+    ),
+    meter: metrics.meter,
     logger,
   });
   httpServer.on('request', http_.handle);
@@ -364,6 +379,7 @@ export async function createGatehouse(
         spice.close();
         await instanceLock?.close();
         await db.close();
+        await metrics.close();
       })();
       return stopping;
     },

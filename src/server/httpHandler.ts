@@ -9,7 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { context, type Meter } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { TokenVerifier } from '../authn/TokenVerifier.js';
@@ -20,12 +23,31 @@ import { ErrorCode } from '../errors/ErrorCode.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
-import { traceIdOf } from '../operation/traceContext.js';
+import { requestTraceId } from '../operation/traceContext.js';
+import { withTraceId } from '../errors/withTraceId.js';
 import { resolveHttpDocument } from './httpDocument.js';
 import { BodyTooLargeError, readBody } from './readBody.js';
+import type { Readiness } from './readiness.js';
 import { setSecurityHeaders } from './securityHeaders.js';
+import { SECONDS_BUCKETS } from '../observability/buckets.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The routes served (`http.route`); anything else is a 404 without one. */
+const ROUTES = new Set(['/graphql', '/healthz', '/readyz']);
+
+/** Methods named as they are in `http.request.method`; any other is `_OTHER` (semconv). */
+const METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'PATCH',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+]);
 
 const GRAPHQL_RESPONSE = 'application/graphql-response+json';
 
@@ -43,11 +65,13 @@ export interface HttpHandlerOptions {
   readonly maxBodyBytes: number;
   readonly corsOrigins: readonly string[];
   readonly production: boolean;
-  /** Whether every dependency answers (`/readyz`). */
-  readonly ready: () => Promise<boolean>;
+  /** Whether every dependency answers (`/readyz`; server/readiness.ts). */
+  readonly ready: () => Promise<Readiness>;
   /** The one normalisation point (errors/formatError.ts) for errors sent from here. */
   readonly format: (error: GraphQLError) => GraphQLFormattedError;
   readonly logger: Logger;
+  /** Records `http.server.request.duration`. */
+  readonly meter: Meter;
 }
 
 export interface HttpHandler {
@@ -63,6 +87,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const allowedOrigins = new Set(options.corsOrigins.map((o) => new URL(o).origin));
   const inFlight = new Set<Promise<void>>();
   let accepting = true;
+  const duration = options.meter.createHistogram('http.server.request.duration', {
+    description: 'Duration of HTTP server requests',
+    unit: 's',
+    advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+  });
 
   function sendError(
     req: IncomingMessage,
@@ -72,7 +101,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     headers: Record<string, string> = {},
   ): void {
     res.writeHead(status, { 'Content-Type': responseType(req.headers.accept), ...headers });
-    res.end(JSON.stringify({ errors: [options.format(error)] }));
+    const traceId = requestTraceId(req.headers.traceparent);
+    res.end(JSON.stringify({ errors: withTraceId([options.format(error)], traceId) }));
   }
 
   async function handleGraphQL(
@@ -90,7 +120,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     const auth = await authenticate(verifier, req.headers.authorization);
     if (auth.kind === 'rejected') {
       // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
-      logger.info('authentication rejected', { requestId, clientIp, reason: auth.reason });
+      // Debug only: a flood of bad tokens must not flood the log (gatehouse.authn.failures
+      // counts them, and the lockout stops them).
+      logger.debug('authentication rejected', { requestId, clientIp, reason: auth.reason });
       await edge.lockout.recordFailure(clientIp);
       sendError(req, res, 401, codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
@@ -160,7 +192,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       requestId,
       principal,
       clientIp,
-      traceId: traceIdOf(req.headers.traceparent),
+      traceId: requestTraceId(req.headers.traceparent),
     });
     let result;
     try {
@@ -201,20 +233,40 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     }
     // `/graphql/` is `/graphql`.
     const path = (req.url ?? '/').split('?')[0]?.replace(/(.)\/$/, '$1');
+    const route = path !== undefined && ROUTES.has(path) ? path : undefined;
+    // The HTTP server span (when tracing) is named after its route.
+    const rpc = getRPCMetadata(context.active());
+    if (route && rpc?.type === RPCType.HTTP) rpc.route = route;
+    const started = performance.now();
+    res.once('close', () => {
+      const method = req.method !== undefined && METHODS.has(req.method) ? req.method : '_OTHER';
+      duration.record((performance.now() - started) / 1000, {
+        'http.request.method': method,
+        'http.response.status_code': res.statusCode,
+        'url.scheme': 'http',
+        ...(route ? { 'http.route': route } : {}),
+      });
+    });
     const probe = req.method === 'GET' || req.method === 'HEAD';
-    const route = async (): Promise<void> => {
+    const serve = async (): Promise<void> => {
       if (req.method === 'OPTIONS') {
         res.writeHead(204).end();
       } else if (path === '/healthz' && probe) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(req.method === 'HEAD' ? undefined : '{"status":"ok"}');
       } else if (path === '/readyz' && probe) {
-        const ok = accepting && (await options.ready());
-        res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
+        // A stopping instance is not ready, whatever its dependencies say.
+        const readiness: Readiness = accepting
+          ? await options.ready()
+          : { ready: false, checks: { serving: 'failed' } };
+        res.writeHead(readiness.ready ? 200 : 503, { 'Content-Type': 'application/json' });
         res.end(
           req.method === 'HEAD'
             ? undefined
-            : JSON.stringify({ status: ok ? 'ready' : 'unavailable' }),
+            : JSON.stringify({
+                status: readiness.ready ? 'ready' : 'unavailable',
+                checks: readiness.checks,
+              }),
         );
       } else if (path === '/healthz' || path === '/readyz') {
         sendError(
@@ -248,7 +300,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         sendError(req, res, 404, codedError(ErrorCode.NOT_FOUND, 'Not found'));
       }
     };
-    const handled = route().catch((error: unknown) => {
+    const handled = serve().catch((error: unknown) => {
       // The client went away mid-request (closed its connection): nothing failed here.
       if (req.destroyed && (error as NodeJS.ErrnoException | null)?.code === 'ECONNRESET') {
         logger.info('client closed the connection mid-request', { requestId });
@@ -266,7 +318,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         message: 'Internal server error',
         extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
       };
-      res.end(JSON.stringify({ errors: [internal] }));
+      const traceId = requestTraceId(req.headers.traceparent);
+      res.end(JSON.stringify({ errors: withTraceId([internal], traceId) }));
     });
     // Tracked so a graceful stop waits for handlers whose client already went away.
     inFlight.add(handled);

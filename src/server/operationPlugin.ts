@@ -10,9 +10,10 @@
  */
 import { HeaderMap, type ApolloServerPlugin, type HTTPGraphQLHead } from '@apollo/server';
 import { GraphQLError, OperationTypeNode, type GraphQLFormattedError } from 'graphql';
+import { trace } from '@opentelemetry/api';
 import { ErrorCode } from '../errors/ErrorCode.js';
+import { withTraceId } from '../errors/withTraceId.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
-import type { Logger } from '../observability/logger.js';
 import type { Operation } from '../operation/Operation.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { tokenLimitError } from '../operation/limits/QueryLimits.js';
@@ -23,9 +24,8 @@ export function operationPlugin(options: {
   readonly pipeline: OperationPipeline;
   readonly rateLimiter: RateLimiter;
   readonly format: (error: GraphQLError) => GraphQLFormattedError;
-  readonly logger: Logger;
 }): ApolloServerPlugin<GatehouseContext> {
-  const { pipeline, rateLimiter, format, logger } = options;
+  const { pipeline, rateLimiter, format } = options;
   const charged = new WeakSet<Operation>();
 
   /** Takes `cost` from the operation's budget; its headers, and its error when refused. */
@@ -46,6 +46,11 @@ export function operationPlugin(options: {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ operation }) {
+          // The HTTP server span (when tracing) names the operation (GraphQL semconv).
+          trace.getActiveSpan()?.setAttributes({
+            'graphql.operation.type': operation?.operation ?? 'unknown',
+            ...(operation?.name ? { 'graphql.operation.name': operation.name.value } : {}),
+          });
           if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
             throw new GraphQLError(
               'Subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP',
@@ -108,7 +113,7 @@ export function operationPlugin(options: {
               await operation.complete({}, format);
             }
           } catch (error) {
-            logger.error('commit failed', { requestId: contextValue.requestId, error });
+            contextValue.logger.error('commit failed', { error });
             response.http.status = 500;
             response.body = {
               kind: 'single',
@@ -121,6 +126,13 @@ export function operationPlugin(options: {
                 ],
               },
             };
+          }
+          const sent = response.body;
+          if (sent.kind === 'single' && sent.singleResult.errors) {
+            sent.singleResult.errors = withTraceId(
+              sent.singleResult.errors,
+              operation.identity.traceId,
+            );
           }
         },
       });

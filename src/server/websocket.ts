@@ -26,6 +26,8 @@ import {
   type GraphQLFormattedError,
 } from 'graphql';
 import type { IncomingMessage, Server } from 'node:http';
+import { context, isSpanContextValid, trace, type Span } from '@opentelemetry/api';
+import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from '../authn/authenticateRequest.js';
@@ -37,8 +39,12 @@ import { lockedOutError, rateLimitedError } from '../edge/rateLimitHeaders.js';
 import { subjectKey } from '../edge/RateLimiter.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
-import type { OperationPipeline } from '../operation/OperationPipeline.js';
+import type { OperationPipeline, Prepared } from '../operation/OperationPipeline.js';
 import { traceIdOf } from '../operation/traceContext.js';
+import { withTraceId } from '../errors/withTraceId.js';
+import type { GatehouseContext } from '../graphql/GatehouseContext.js';
+import { failed } from '../observability/spans.js';
+import { nameOperationSpan, startOperationSpan } from './websocketSpan.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
 /** A locked address, too many connections, or a flood of operations. */
@@ -119,6 +125,64 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
     },
   });
   const connections = new WeakMap<WebSocket, Connection>();
+  /**
+   * Whether an operation of `connection` may run: its document resolved (trusted documents,
+   * persisted-query checks: TrustedDocuments.ts), parsed and validated within the limits,
+   * a subscription within the connection's count, its cost taken from the budget.
+   */
+  async function admit(
+    connection: Connection,
+    id: string,
+    payload: SubscribePayload,
+  ): Promise<
+    | { readonly kind: 'refused'; readonly errors: readonly GraphQLError[] }
+    | { readonly kind: 'admitted'; readonly prepared: Extract<Prepared, { kind: 'ok' }> }
+  > {
+    const named = pipeline.resolveDocument(payload, connection.principal);
+    if (named.kind === 'refused') return { kind: 'refused', errors: [named.error] };
+    const query = named.kind === 'trusted' ? named.query : payload.query;
+    const prepared = pipeline.prepare(query, payload.operationName, payload.variables);
+    if (prepared.kind === 'refused') return { kind: 'refused', errors: prepared.errors };
+    if (prepared.subscription) {
+      const max = options.maxSubscriptionsPerConnection;
+      if (connection.subscriptions.size >= max) {
+        const error = new GraphQLError(
+          `This connection already holds ${max} subscriptions (the limit)`,
+          { extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: max } },
+        );
+        return { kind: 'refused', errors: [error] };
+      }
+      connection.subscriptions.add(id);
+    }
+    const identity = { principal: connection.principal, clientIp: connection.clientIp };
+    const decision = await edge.rateLimiter.charge(identity, prepared.cost);
+    if (!decision.allowed) {
+      connection.subscriptions.delete(id);
+      return { kind: 'refused', errors: [rateLimitedError(decision)] };
+    }
+    return { kind: 'admitted', prepared };
+  }
+
+  /** Each operation's span (its context is the key), ended when it has run or subscribed. */
+  const spans = new WeakMap<object, Span>();
+
+  /**
+   * Runs `work` (graphql-ws's execute or subscribe) in its operation's span, then ends it:
+   * a subscription's span covers subscribing; its events are resolved in their own
+   * operations (observability: their SQL and checks are spans of their own traces).
+   */
+  async function inOperationSpan<T>(args: ExecutionArgs, work: () => T | Promise<T>): Promise<T> {
+    const span = spans.get(args.contextValue as object);
+    if (!span) return work();
+    try {
+      return await context.with(trace.setSpan(context.active(), span), work);
+    } catch (error) {
+      failed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
   /** Open connections per principal (or anonymous address). */
   const perOwner = new Map<string, number>();
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
@@ -145,7 +209,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
             ? await authenticate(options.verifier, header)
             : ({ kind: 'rejected', reason: 'malformed_connection_params' } as const);
         if (auth.kind === 'rejected') {
-          logger.info('websocket authentication rejected', { clientIp, reason: auth.reason });
+          logger.debug('websocket authentication rejected', { clientIp, reason: auth.reason });
           await edge.lockout.recordFailure(clientIp);
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           return false;
@@ -209,34 +273,28 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
             ),
           ];
         }
-        // Which document runs (trusted documents, persisted-query checks): TrustedDocuments.ts.
-        const named = pipeline.resolveDocument(payload, connection.principal);
-        if (named.kind === 'refused') return [named.error];
-        const query = named.kind === 'trusted' ? named.query : payload.query;
-        const prepared = pipeline.prepare(query, payload.operationName, payload.variables);
-        if (prepared.kind === 'refused') return [...prepared.errors];
-        if (prepared.subscription) {
-          const max = options.maxSubscriptionsPerConnection;
-          if (connection.subscriptions.size >= max) {
-            return [
-              new GraphQLError(`This connection already holds ${max} subscriptions (the limit)`, {
-                extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: max },
-              }),
-            ];
+        const span = startOperationSpan(ctx.extra.request.headers);
+        const admitted = await context.with(trace.setSpan(context.active(), span), () =>
+          admit(connection, id, payload),
+        );
+        if (admitted.kind === 'refused') {
+          if (span.isRecording()) {
+            span.setAttribute('gatehouse.refused', String(admitted.errors[0]?.extensions['code']));
           }
-          connection.subscriptions.add(id);
+          span.end();
+          return admitted.errors;
         }
-        const identity = { principal: connection.principal, clientIp: connection.clientIp };
-        const decision = await edge.rateLimiter.charge(identity, prepared.cost);
-        if (!decision.allowed) {
-          connection.subscriptions.delete(id);
-          return [rateLimitedError(decision)];
-        }
+        const { prepared } = admitted;
+        nameOperationSpan(span, prepared.document, payload.operationName);
         const operation = pipeline.begin({
           requestId: randomUUID(),
-          ...identity,
-          traceId: traceIdOf(ctx.extra.request.headers.traceparent),
+          principal: connection.principal,
+          clientIp: connection.clientIp,
+          traceId: isSpanContextValid(span.spanContext())
+            ? span.spanContext().traceId
+            : traceIdOf(ctx.extra.request.headers.traceparent),
         });
+        spans.set(operation.context, span);
         return {
           schema: pipeline.schema,
           document: prepared.document,
@@ -248,12 +306,18 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
       onComplete(ctx, id) {
         connections.get(ctx.extra.socket)?.subscriptions.delete(id);
       },
-      execute: (args: ExecutionArgs) => pipeline.execute(args),
-      subscribe: (args: ExecutionArgs) => pipeline.subscribe(args),
-      onError: (_ctx, _id, _payload, errors) => format(errors),
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      execute: (args: ExecutionArgs) => inOperationSpan(args, () => pipeline.execute(args)),
+      subscribe: (args: ExecutionArgs) => inOperationSpan(args, () => pipeline.subscribe(args)),
+      onError: (ctx, _id, _payload, errors) =>
+        withTraceId(format(errors), traceIdOf(ctx.extra.request.headers.traceparent)),
+      onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors) return undefined;
-        return { ...result, errors: format(result.errors) } as FormattedExecutionResult;
+        const traceId = pipeline.operationOf(args.contextValue as GatehouseContext).identity
+          .traceId;
+        return {
+          ...result,
+          errors: withTraceId(format(result.errors), traceId),
+        } as FormattedExecutionResult;
       },
     },
     wss,

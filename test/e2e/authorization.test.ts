@@ -9,6 +9,7 @@ import { faultySpiceDb, type FaultySpiceDb } from '../support/faultySpiceDb.js';
 import { usingPostgres, type TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable, UUID } from '../support/expectations.js';
+import { spicedbRpcs, checkedItems } from '../support/spicedbCalls.js';
 
 async function tokenFor(server: TestServer, tenant: TestTenant, user: number): Promise<string> {
   return server.token('alice', { subject: tenant.users[user]!.subject, tenantId: tenant.id });
@@ -39,7 +40,10 @@ describe('batching: one CheckBulkPermissions per execution level', () => {
     ['the owner (a plain member)', 1],
   ])('lists 100 workflows with 3 protected fields in 1 SpiceDB call as %s', async (_who, user) => {
     const token = await tokenFor(server, tenant, user);
-    const before = { ...server.gatehouse.metrics };
+    const before = {
+      rpcs: await spicedbRpcs(server.gatehouse),
+      items: await checkedItems(server.gatehouse),
+    };
     const res = await server.gql<{
       workflows: { edges: Array<{ node: { amount: string | null; shares: unknown[] | null } }> };
     }>(
@@ -56,13 +60,16 @@ describe('batching: one CheckBulkPermissions per execution level', () => {
     // view (type level, for the list filter) + view_financials (amount) + share (shares):
     // 300 checks in one bulk call — the list asks what its selected fields will need, so
     // the fields are decided from the operation's memo.
-    expect(server.gatehouse.metrics.spicedbRpcs - before.spicedbRpcs).toBe(1);
-    expect(server.gatehouse.metrics.checkedItems - before.checkedItems).toBe(300);
+    expect((await spicedbRpcs(server.gatehouse)) - before.rpcs).toBe(1);
+    expect((await checkedItems(server.gatehouse)) - before.items).toBe(300);
   });
 
   it('looks ahead through fragments, and asks only what the selection needs', async () => {
     const token = await tokenFor(server, tenant, 1);
-    const before = { ...server.gatehouse.metrics };
+    const before = {
+      rpcs: await spicedbRpcs(server.gatehouse),
+      items: await checkedItems(server.gatehouse),
+    };
     const res = await server.gql<{
       workflows: { edges: Array<{ node: { amount: string | null } }> };
     }>(
@@ -74,20 +81,23 @@ describe('batching: one CheckBulkPermissions per execution level', () => {
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data?.workflows.edges.every((e) => e.node.amount !== null)).toBe(true);
     // view + view_financials for 100 workflows, no `share` (shares is not selected).
-    expect(server.gatehouse.metrics.spicedbRpcs - before.spicedbRpcs).toBe(1);
-    expect(server.gatehouse.metrics.checkedItems - before.checkedItems).toBe(200);
+    expect((await spicedbRpcs(server.gatehouse)) - before.rpcs).toBe(1);
+    expect((await checkedItems(server.gatehouse)) - before.items).toBe(200);
   });
 
   it('asks nothing twice within a request (fields sharing a permission cost one item)', async () => {
     const token = await tokenFor(server, tenant, 0);
-    const before = { ...server.gatehouse.metrics };
+    const before = {
+      rpcs: await spicedbRpcs(server.gatehouse),
+      items: await checkedItems(server.gatehouse),
+    };
     await server.gql(
       '{ workflows(first: 10) { edges { node { id name description status version } } } }',
       undefined,
       token,
     );
-    expect(server.gatehouse.metrics.spicedbRpcs - before.spicedbRpcs).toBe(1);
-    expect(server.gatehouse.metrics.checkedItems - before.checkedItems).toBe(10);
+    expect((await spicedbRpcs(server.gatehouse)) - before.rpcs).toBe(1);
+    expect((await checkedItems(server.gatehouse)) - before.items).toBe(10);
   });
 });
 
@@ -105,23 +115,23 @@ describe('the cross-request decision cache', () => {
 
   it('answers a repeated list without asking SpiceDB, with the same data', async () => {
     const token = await tokenFor(server, tenant, 1);
-    const before = server.gatehouse.metrics.spicedbRpcs;
+    const before = await spicedbRpcs(server.gatehouse);
     const first = await server.gql(LIST, undefined, token);
-    expect(server.gatehouse.metrics.spicedbRpcs - before).toBe(1);
+    expect((await spicedbRpcs(server.gatehouse)) - before).toBe(1);
     const second = await server.gql(LIST, undefined, token);
-    expect(server.gatehouse.metrics.spicedbRpcs - before).toBe(1);
+    expect((await spicedbRpcs(server.gatehouse)) - before).toBe(1);
     expect(second.body).toEqual(first.body);
   });
 
   it('is keyed by subject: another user is asked for', async () => {
     await server.gql(LIST, undefined, await tokenFor(server, tenant, 1));
-    const before = server.gatehouse.metrics.spicedbRpcs;
+    const before = await spicedbRpcs(server.gatehouse);
     const admin = await server.gql<{ workflows: { totalCount: number } }>(
       LIST,
       undefined,
       await tokenFor(server, tenant, 0),
     );
-    expect(server.gatehouse.metrics.spicedbRpcs - before).toBe(1);
+    expect((await spicedbRpcs(server.gatehouse)) - before).toBe(1);
     expect(admin.body.data?.workflows.totalCount).toBe(20);
   });
 

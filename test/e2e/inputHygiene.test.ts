@@ -9,6 +9,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/testServer.js';
+import { spicedbRpcs } from '../support/spicedbCalls.js';
 
 const FILTERED = 'query ($f: WorkflowFilter) { workflows(filter: $f) { edges { node { id } } } }';
 const CREATE =
@@ -54,10 +55,10 @@ describe('invalid Unicode', () => {
 
   async function refusedBeforeRunning(query: string, variables: Record<string, unknown>) {
     const transactions = server.gatehouse.database.tenants.transactionsStarted;
-    const rpcs = server.gatehouse.metrics.spicedbRpcs;
+    const rpcs = await spicedbRpcs(server.gatehouse);
     const res = await server.gql(query, variables, alice);
     expect(server.gatehouse.database.tenants.transactionsStarted).toBe(transactions);
-    expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+    expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
     expect(res.status).toBe(400);
     expect(res.body.data).toBeUndefined();
     return res.body.errors ?? [];

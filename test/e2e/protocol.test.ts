@@ -685,7 +685,10 @@ describe('HTTP protocol (restricted configuration) and graceful shutdown', () =>
           workflows: { totalCount: expect.any(Number) as unknown },
         },
       });
-      expect(JSON.parse(ready!.body)).toEqual({ status: 'unavailable' });
+      expect(JSON.parse(ready!.body)).toEqual({
+        status: 'unavailable',
+        checks: { serving: 'failed' },
+      });
       expect(JSON.parse(refused!.body)).toEqual({
         errors: [{ message: 'Server is shutting down', extensions: { code: 'SHUTTING_DOWN' } }],
       });

@@ -10,6 +10,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/testServer.js';
+import { spicedbRpcs } from '../support/spicedbCalls.js';
 
 let server: TestServer;
 let bob: string;
@@ -49,10 +50,10 @@ async function refused(
   variables?: Record<string, unknown>,
   token: string | undefined = bob,
 ) {
-  const rpcs = server.gatehouse.metrics.spicedbRpcs;
+  const rpcs = await spicedbRpcs(server.gatehouse);
   const transactions = server.gatehouse.database.tenants.transactionsStarted;
   const res = await server.gql(query, variables, token);
-  expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+  expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
   expect(server.gatehouse.database.tenants.transactionsStarted).toBe(transactions);
   expect(res.status).toBe(400);
   expect(res.body.data).toBeUndefined();
@@ -107,13 +108,13 @@ describe('over the limits: 400, a code per limit, nothing executed', () => {
       `{ ${'health '.repeat(130_000)}}`,
       `{ health ${'#\n'.repeat(230_000)} }`,
     ]) {
-      const rpcs = server.gatehouse.metrics.spicedbRpcs;
+      const rpcs = await spicedbRpcs(server.gatehouse);
       const res = await server.gql(large, undefined, bob);
       expect(res.status).toBe(400);
       expect(res.body.errors?.map((e) => e.extensions?.['code'])).toEqual([
         'QUERY_TOO_MANY_TOKENS',
       ]);
-      expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+      expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
     }
     const deep = `${'{ me '.repeat(5000)}${'}'.repeat(5000)}`;
     expect(await refused(deep)).toEqual([
@@ -232,9 +233,9 @@ describe('the same limits over WebSocket, for queries and subscriptions', () => 
     ],
     ['depth', nested(12), 'QUERY_TOO_DEEP'],
   ])('refuses a query over the %s limit, the socket staying open', async (_name, query, code) => {
-    const rpcs = server.gatehouse.metrics.spicedbRpcs;
+    const rpcs = await spicedbRpcs(server.gatehouse);
     expect((await codesOf(query))[0]).toBe(code);
-    expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+    expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
     expect(await codesOf('{ health }')).toEqual(['answered']);
   });
 
@@ -247,7 +248,7 @@ describe('the same limits over WebSocket, for queries and subscriptions', () => 
       retryAttempts: 0,
     });
     try {
-      const rpcs = strict.gatehouse.metrics.spicedbRpcs;
+      const rpcs = await spicedbRpcs(strict.gatehouse);
       const errors = await new Promise<unknown>((resolve) => {
         c.subscribe(
           { query: 'subscription { auditEvents { actor { userId } } }' },
@@ -260,7 +261,7 @@ describe('the same limits over WebSocket, for queries and subscriptions', () => 
           extensions: { code: 'QUERY_TOO_DEEP', limit: 2, found: 3 },
         },
       ]);
-      expect(strict.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+      expect(await spicedbRpcs(strict.gatehouse)).toBe(rpcs);
       expect(strict.gatehouse.auditFeed.subscribers).toBe(0);
     } finally {
       await c.dispose();

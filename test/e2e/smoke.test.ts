@@ -25,6 +25,9 @@ describe('Gatehouse over HTTP', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', spicedb: 'ok', policies: 'ok' },
+    });
   });
 });

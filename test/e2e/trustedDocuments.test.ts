@@ -20,6 +20,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { sha256Hex } from '../../src/operation/persistedQuery.js';
 import { apolloManifest, codegenManifest } from '../support/clientManifests.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
+import { spicedbRpcs } from '../support/spicedbCalls.js';
 
 /** A second server beside the first: on an embedded database of its own. */
 const EMBEDDED = {
@@ -89,10 +90,10 @@ async function refused(
   code: string,
   token: string | undefined = alice,
 ): Promise<void> {
-  const rpcs = server.gatehouse.metrics.spicedbRpcs;
+  const rpcs = await spicedbRpcs(server.gatehouse);
   const transactions = server.gatehouse.database.tenants.transactionsStarted;
   const res = await post(body, token);
-  expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+  expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
   expect(server.gatehouse.database.tenants.transactionsStarted).toBe(transactions);
   expect(res.status).toBe(400);
   expect(res.body.data).toBeUndefined();
@@ -243,7 +244,7 @@ describe('over WebSocket', () => {
   });
 
   it('refuses ad-hoc text and unknown ids for that operation, the socket staying open', async () => {
-    const rpcs = server.gatehouse.metrics.spicedbRpcs;
+    const rpcs = await spicedbRpcs(server.gatehouse);
     const transactions = server.gatehouse.database.tenants.transactionsStarted;
     expect(await outcome({ query: AD_HOC })).toEqual(['TRUSTED_DOCUMENT_REQUIRED']);
     expect(await outcome({ query: AD_HOC, extensions: persisted(sha256Hex(AD_HOC)) })).toEqual([
@@ -255,7 +256,7 @@ describe('over WebSocket', () => {
     expect(await outcome({ query: '', extensions: persisted(hexOf(me().id), 2) })).toEqual([
       'PERSISTED_QUERY_UNSUPPORTED_VERSION',
     ]);
-    expect(server.gatehouse.metrics.spicedbRpcs).toBe(rpcs);
+    expect(await spicedbRpcs(server.gatehouse)).toBe(rpcs);
     expect(server.gatehouse.database.tenants.transactionsStarted).toBe(transactions);
     expect(await outcome({ query: '', documentId: me().id } as SubscribePayload)).toMatchObject({
       me: { subject: ALICE },

@@ -9,6 +9,8 @@ export interface ServerProcess {
   /** `http://host:port`. */
   readonly url: string;
   readonly child: ChildProcess;
+  /** What it wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 export async function startServerProcess(
@@ -32,7 +34,7 @@ export async function startServerProcess(
     child.stderr.on('data', read);
     child.once('exit', (code) => reject(new Error(`exited with ${String(code)}: ${output}`)));
   });
-  return { url, child };
+  return { url, child, output: () => output };
 }
 
 /** Stops it (SIGTERM) and waits for it to exit; nothing when it already has. */

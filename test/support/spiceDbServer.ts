@@ -4,36 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { SPICEDB_BIN, serveArgs } from '../../tools/spicedb.js';
+import { accepting, freePort } from './ports.js';
 
 export interface SpiceDbServer {
   /** `127.0.0.1:<port>` (SPICEDB_ENDPOINT). */
   readonly endpoint: string;
   readonly presharedKey: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startSpiceDbServer(): Promise<SpiceDbServer> {

@@ -20,15 +20,42 @@ import type { AuthorizationContext } from '../../src/authz/AuthorizationContext.
 import type { AuthorizationData } from '../../src/authz/AuthorizationData.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { applyRejections } from '../../src/operation/Operation.js';
+import {
+  AllowAllAuthorizer,
+  NaiveAuthorizer,
+  NoPolicyAuthorizer,
+} from '../../bench/authorizationBaselines.js';
 
 const Perm = v1.CheckPermissionResponse_Permissionship;
 type Answer = 'yes' | 'no' | 'conditional' | 'error';
 
-/** A SpiceDB whose CheckBulkPermissions answers by permission name. */
-function scriptedSpiceDb(answers: Record<string, Answer>): SpiceDbConnection {
+const permissionshipOf = (answer: Answer) =>
+  answer === 'yes'
+    ? Perm.HAS_PERMISSION
+    : answer === 'conditional'
+      ? Perm.CONDITIONAL_PERMISSION
+      : Perm.NO_PERMISSION;
+
+/**
+ * A SpiceDB whose CheckBulkPermissions (and CheckPermission, for the naive baseline)
+ * answers by permission name; `calls` records the items of each RPC.
+ */
+function scriptedSpiceDb(
+  answers: Record<string, Answer>,
+  calls: string[][] = [],
+): SpiceDbConnection {
   const permissions = {
-    checkBulkPermissions: (req: v1.CheckBulkPermissionsRequest) =>
-      Promise.resolve(
+    checkPermission: (req: v1.CheckPermissionRequest) => {
+      calls.push([req.permission]);
+      return Promise.resolve(
+        v1.CheckPermissionResponse.create({
+          permissionship: permissionshipOf(answers[req.permission] ?? 'no'),
+        }),
+      );
+    },
+    checkBulkPermissions: (req: v1.CheckBulkPermissionsRequest) => {
+      calls.push(req.items.map((item) => item.permission));
+      return Promise.resolve(
         v1.CheckBulkPermissionsResponse.create({
           pairs: req.items.map((item) => {
             const answer = answers[item.permission] ?? 'no';
@@ -37,16 +64,12 @@ function scriptedSpiceDb(answers: Record<string, Answer>): SpiceDbConnection {
                 response: { oneofKind: 'error', error: { code: 13, message: 'boom', details: [] } },
               };
             }
-            const permissionship =
-              answer === 'yes'
-                ? Perm.HAS_PERMISSION
-                : answer === 'conditional'
-                  ? Perm.CONDITIONAL_PERMISSION
-                  : Perm.NO_PERMISSION;
+            const permissionship = permissionshipOf(answer);
             return { response: { oneofKind: 'item', item: { permissionship } } };
           }),
         }),
-      ),
+      );
+    },
   } as unknown as SpiceDbConnection['permissions'];
   return { kind: 'embedded', permissions, schema: permissions, close: () => undefined };
 }
@@ -75,15 +98,18 @@ function fakeData(overrides: Partial<AuthorizationData> = {}): AuthorizationData
 }
 const data = fakeData();
 
-function contextWith(answers: Record<string, Answer>): AuthorizationContext {
+function contextWith(
+  answers: Record<string, Answer>,
+  { Authorizer = RequestAuthorizer, calls = [] as string[][] } = {},
+): AuthorizationContext {
   const logger = createLogger('silent');
   return {
     requestId: 'r',
     clientIp: '127.0.0.1',
     principal,
     logger,
-    authz: new RequestAuthorizer(principal, data, {
-      spicedb: scriptedSpiceDb(answers),
+    authz: new Authorizer(principal, data, {
+      spicedb: scriptedSpiceDb(answers, calls),
       deadlineMs: 1_000,
       explain: false,
       logger,
@@ -130,9 +156,16 @@ const schema = applyAuthorization(
   }),
 ).schema;
 
-async function run(query: string, answers: Record<string, Answer>) {
+async function run(
+  query: string,
+  answers: Record<string, Answer>,
+  options?: Parameters<typeof contextWith>[1],
+) {
   const server = new ApolloServer<AuthorizationContext>({ schema });
-  const response = await server.executeOperation({ query }, { contextValue: contextWith(answers) });
+  const response = await server.executeOperation(
+    { query },
+    { contextValue: contextWith(answers, options) },
+  );
   if (response.body.kind !== 'single') throw new Error('expected a single result');
   return response.body.singleResult;
 }
@@ -371,5 +404,57 @@ describe('@classified: one decision per field and operation, about the data clas
     commit();
     await authz.policy(requirement, { classOf: 'thing' }, context);
     expect(inputs).toHaveLength(2);
+  });
+});
+
+describe('benchmark baselines, injected as RequestAuthorizer subclasses', () => {
+  const query = '{ thing { name secret } }';
+
+  it('naive: one CheckPermission per check (no batching, no memo), the same answer', async () => {
+    const answers: Record<string, Answer> = { view: 'yes', admin: 'no' };
+    const batched: string[][] = [];
+    const naive: string[][] = [];
+    const shipped = await run(query, answers, { calls: batched });
+    const baseline = await run(query, answers, { Authorizer: NaiveAuthorizer, calls: naive });
+    expect(baseline.data).toEqual({ thing: { name: 'thing', secret: null } });
+    expect(shipped.data).toEqual(baseline.data);
+    expect(codes(baseline)).toEqual(['FORBIDDEN']);
+    expect(codes(shipped)).toEqual(['FORBIDDEN']);
+    // `name` needs view; `secret` view and admin: one bulk request, or three of one item.
+    expect(batched).toEqual([['view', 'admin']]);
+    expect(naive.sort()).toEqual([['admin'], ['view'], ['view']]);
+  });
+
+  it('naive: a list is filtered object by object', async () => {
+    const calls: string[][] = [];
+    const { authz } = contextWith({ view: 'yes' }, { Authorizer: NaiveAuthorizer, calls });
+    const kept = await authz.filter(['a', 'b', 'c'], 'thing', (id) => id, 'view', ['admin']);
+    expect(kept).toEqual(['a', 'b', 'c']);
+    expect(calls).toEqual([['view'], ['view'], ['view']]);
+  });
+
+  it('no-policy allows gate 3 only; allow-all allows everything without asking SpiceDB', async () => {
+    const target = { parent: thing };
+    const requirement = {
+      decision: 'gatehouse/classification/decision' as const,
+      action: 'read',
+      classification: 'restricted',
+    };
+    const context = { args: {}, field: 'Thing.secret', ip: '127.0.0.1', requestId: 'r' };
+    const noPolicy = contextWith({ view: 'no' }, { Authorizer: NoPolicyAuthorizer }).authz;
+    expect(noPolicy.policy(requirement, target, context)).toEqual({ kind: 'allow' });
+    expect(await noPolicy.relationship('thing', 'a', 'view')).toMatchObject({ kind: 'deny' });
+    // The shipped authorizer, without a policy engine, denies.
+    expect(await contextWith({}).authz.policy(requirement, target, context)).toMatchObject({
+      kind: 'deny',
+      gate: 'policy',
+    });
+
+    const calls: string[][] = [];
+    const allowAll = contextWith({ view: 'no' }, { Authorizer: AllowAllAuthorizer, calls }).authz;
+    expect(allowAll.relationship('thing', 'a', 'view')).toEqual({ kind: 'allow' });
+    expect(allowAll.policy(requirement, target, context)).toEqual({ kind: 'allow' });
+    expect(await allowAll.filter(['a', 'b'], 'thing', (id) => id, 'view')).toEqual(['a', 'b']);
+    expect(calls).toHaveLength(0);
   });
 });

@@ -17,10 +17,14 @@ function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
     (msg: string, fields?: Record<string, unknown>): void => {
       entries.push({ level, msg, fields });
     };
-  return {
-    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
-    entries,
+  const logger: Logger = {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    child: () => logger,
   };
+  return { logger, entries };
 }
 
 /** What graphql-js does with an error thrown by a resolver: wraps it, with path and location. */
@@ -148,7 +152,7 @@ describe('createFormatError', () => {
     const formatError = createFormatError({
       development: false,
       hideSuggestions: false,
-      logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
+      logger: { debug: throwing, info: throwing, warn: throwing, error: throwing, child: throwing },
     });
     const error = fromResolver(new Error('select * from secret'));
     expect(formatError(error.toJSON(), error)).toEqual({

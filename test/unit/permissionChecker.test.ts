@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { v1 } from '@authzed/authzed-node';
 import { PermissionChecker } from '../../src/authz/PermissionChecker.js';
 import { AuthzUnavailableError } from '../../src/authz/AuthzError.js';
+import { NaiveChecker } from '../../bench/authorizationBaselines.js';
 import type { SpiceDbConnection } from '../../src/authz/spicedb/SpiceDbConnection.js';
+import { AuthzMetrics } from '../../src/authz/authzMetrics.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/Metrics.js';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
 const Perm = v1.CheckPermissionResponse_Permissionship;
@@ -39,13 +43,12 @@ function recordingSpiceDb(script: {
       );
     },
   } as unknown as SpiceDbConnection['permissions'];
-  const spicedb: SpiceDbConnection = {
-    kind: 'embedded',
-    permissions,
-    schema: permissions,
-    close: () => undefined,
-  };
-  return { spicedb, calls };
+  return { spicedb: connectionOf(permissions), calls };
+}
+
+/** A connection whose every call goes to `permissions`. */
+function connectionOf(permissions: SpiceDbConnection['permissions']): SpiceDbConnection {
+  return { kind: 'embedded', permissions, schema: permissions, close: () => undefined };
 }
 
 function checkerOn(spicedb: SpiceDbConnection, subjectId: string | null = `${TENANT}/u`) {
@@ -142,6 +145,85 @@ describe('PermissionChecker', () => {
     const { spicedb, calls } = recordingSpiceDb({ allow: () => true });
     const checker = checkerOn(spicedb, null);
     await expect(checker.check('workflow', 'w1', 'view')).resolves.toBe(false);
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('NaiveChecker (the naive benchmark baseline)', () => {
+  /** A SpiceDB answering CheckPermission only; `stall` never answers. */
+  function singleCheckSpiceDb(script: { allow: boolean; fail?: boolean; stall?: boolean }) {
+    const calls: string[] = [];
+    const permissions = {
+      checkPermission: (req: v1.CheckPermissionRequest) => {
+        calls.push(`${req.resource?.objectId ?? ''}#${req.permission}`);
+        if (script.stall) return new Promise(() => undefined);
+        if (script.fail) return Promise.reject(new Error('connection refused'));
+        return Promise.resolve(
+          v1.CheckPermissionResponse.create({
+            permissionship: script.allow ? Perm.HAS_PERMISSION : Perm.NO_PERMISSION,
+          }),
+        );
+      },
+    } as unknown as SpiceDbConnection['permissions'];
+    return { spicedb: connectionOf(permissions), calls };
+  }
+
+  function naiveOn(
+    spicedb: SpiceDbConnection,
+    metrics?: AuthzMetrics,
+    subjectId: string | null = 'u',
+  ) {
+    return new NaiveChecker({
+      spicedb,
+      subjectId,
+      tenantId: TENANT,
+      tokens: () => ({ token: undefined, writtenAt: new Map() }),
+      deadlineMs: 50,
+      ...(metrics ? { metrics } : {}),
+    });
+  }
+
+  it('asks one CheckPermission per check, remembering nothing, and counts each RPC', async () => {
+    const { spicedb, calls } = singleCheckSpiceDb({ allow: true });
+    const meters = await Metrics.open({
+      prometheus: undefined,
+      env: {},
+      logger: createLogger('silent'),
+    });
+    const checker = naiveOn(spicedb, new AuthzMetrics(meters.meter));
+    const answers = await Promise.all([
+      checker.check('workflow', 'w1', 'view'),
+      checker.check('workflow', 'w1', 'view'),
+      checker.check('workflow', 'w2', 'edit'),
+    ]);
+    expect(answers).toEqual([true, true, true]);
+    expect(calls).toEqual([`${TENANT}/w1#view`, `${TENANT}/w1#view`, `${TENANT}/w2#edit`]);
+    expect(
+      await meters.sum('gatehouse.spicedb.duration', { 'rpc.method': 'CheckPermission' }),
+    ).toBe(3);
+    expect(await meters.sum('gatehouse.spicedb.items', { 'rpc.method': 'CheckPermission' })).toBe(
+      3,
+    );
+    await meters.close();
+    expect(checker.peek()).toBeUndefined();
+  });
+
+  it('fails closed on an RPC error and on a missed deadline', async () => {
+    const failing = naiveOn(singleCheckSpiceDb({ allow: true, fail: true }).spicedb);
+    await expect(failing.check('workflow', 'w1', 'view')).rejects.toThrow(
+      new AuthzUnavailableError('CheckPermission failed: connection refused'),
+    );
+    const stalled = naiveOn(singleCheckSpiceDb({ allow: true, stall: true }).spicedb);
+    await expect(stalled.check('workflow', 'w1', 'view')).rejects.toThrow(
+      new AuthzUnavailableError('CheckPermission failed: SpiceDB did not answer within 50 ms'),
+    );
+  });
+
+  it('denies without asking when the caller has no account', async () => {
+    const { spicedb, calls } = singleCheckSpiceDb({ allow: true });
+    await expect(naiveOn(spicedb, undefined, null).check('workflow', 'w1', 'view')).resolves.toBe(
+      false,
+    );
     expect(calls).toHaveLength(0);
   });
 });

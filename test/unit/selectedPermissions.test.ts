@@ -62,7 +62,7 @@ async function lookAhead(query: string): Promise<string[]> {
     document: parse(query),
     contextValue: {
       principal: { tenantId: 't' },
-      authz: { scopes: () => ({ kind: 'allow' }) },
+      authz: { scopes: () => ({ kind: 'allow' }), tally: () => undefined },
       logger: { info: () => undefined, error: () => undefined },
     },
   });

@@ -80,6 +80,19 @@ export class PolicyEngine {
     this.#data = data;
   }
 
+  /**
+   * Whether the bundle in force evaluates (readiness): a decision asked about an empty
+   * input gives a result — a denial — rather than an evaluation failure.
+   */
+  evaluates(): boolean {
+    try {
+      const resultSet = this.#bundle.policy.evaluate({}, POLICY_DECISIONS[0]) as unknown;
+      return Array.isArray(resultSet);
+    } catch {
+      return false;
+    }
+  }
+
   evaluate(name: PolicyName, input: unknown): PolicyDecision {
     let result: unknown;
     try {

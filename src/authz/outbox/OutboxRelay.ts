@@ -19,6 +19,8 @@ import type { Logger } from '../../observability/logger.js';
 import { RELAY_ROLE } from '../../data/roles.js';
 import { deadlineArgs, type SpiceDbConnection } from '../spicedb/SpiceDbConnection.js';
 import { objectRef } from '../spicedb/references.js';
+import { spicedbCall } from '../spicedb/spicedbCall.js';
+import type { AuthzMetrics } from '../authzMetrics.js';
 import { tupleKey, type RelationshipTuple } from '../RelationshipTuple.js';
 import type { OutboxOperation } from './RelationshipOutbox.js';
 
@@ -60,6 +62,15 @@ export interface OutboxRelayOptions {
   readonly sweepIntervalMs: number;
   /** Called before and after every write to SpiceDB (the decision cache invalidates itself). */
   readonly onWrite?: () => void;
+  /** Records each write's duration and relationships. */
+  readonly metrics?: AuthzMetrics;
+}
+
+/** What the outbox holds that SpiceDB does not have yet. */
+export interface OutboxBacklog {
+  readonly pending: number;
+  /** Seconds since the oldest pending entry was written (0 when none). */
+  readonly oldestAgeSeconds: number;
 }
 
 function toRelationship(t: RelationshipTuple): v1.Relationship {
@@ -196,6 +207,22 @@ export class OutboxRelay {
     return run;
   }
 
+  /**
+   * The pending entries: how many, and the age of the oldest (metrics). Read as the relay
+   * role without its lock, so it never waits for a drain.
+   */
+  async backlog(): Promise<OutboxBacklog> {
+    const [row] = await this.#options.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`select set_config('role', $1, true)`, RELAY_ROLE);
+      return tx.$queryRawUnsafe<Array<{ pending: number; age: number | null }>>(
+        `select count(*)::int as pending,
+                extract(epoch from now() - min(created_at))::float8 as age
+           from authz_outbox where applied_at is null`,
+      );
+    });
+    return { pending: row?.pending ?? 0, oldestAgeSeconds: Math.max(0, row?.age ?? 0) };
+  }
+
   /** Entries that have failed at least `minAttempts` times and are still pending. */
   stuck(minAttempts = 3): Promise<StuckEntry[]> {
     return listStuckEntries(this.#options.prisma, minAttempts);
@@ -231,9 +258,16 @@ export class OutboxRelay {
           relationship: toRelationship(c.tuple),
         }),
       );
-      const response = await this.#options.spicedb.permissions.writeRelationships(
-        v1.WriteRelationshipsRequest.create({ updates }),
-        ...deadlineArgs(this.#options.deadlineMs),
+      const response = await spicedbCall(
+        this.#options.metrics,
+        'WriteRelationships',
+        updates.length,
+        {},
+        () =>
+          this.#options.spicedb.permissions.writeRelationships(
+            v1.WriteRelationshipsRequest.create({ updates }),
+            ...deadlineArgs(this.#options.deadlineMs),
+          ),
       );
       token = response.writtenAt?.token ?? token;
       if (token !== undefined) this.#latestToken = token;
