@@ -18,7 +18,6 @@ import {
   unavailable,
   type Decision,
 } from './AuthzError.js';
-import { performance } from 'node:perf_hooks';
 import type { AuthzMetrics } from './authzMetrics.js';
 import { tracer } from '../observability/spans.js';
 import type { DecisionCache } from './DecisionCache.js';

@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { context, type Meter } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
@@ -122,7 +121,12 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
       // Debug only: a flood of bad tokens must not flood the log (gatehouse.authn.failures
       // counts them, and the lockout stops them).
-      logger.debug('authentication rejected', { requestId, clientIp, reason: auth.reason });
+      logger.debug('authentication rejected', {
+        requestId,
+        traceId: requestTraceId(req.headers.traceparent),
+        clientIp,
+        reason: auth.reason,
+      });
       await edge.lockout.recordFailure(clientIp);
       sendError(req, res, 401, codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
@@ -307,7 +311,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         res.destroy();
         return;
       }
-      logger.error('request failed', { requestId, error });
+      logger.error('request failed', {
+        requestId,
+        traceId: requestTraceId(req.headers.traceparent),
+        error,
+      });
       if (res.headersSent) {
         res.destroy();
         return;

@@ -3,7 +3,6 @@
  * conventions (`rpc.system` grpc, `rpc.service`, `rpc.method`; with the remote server the
  * gRPC instrumentation's own span is its child) and the `gatehouse.spicedb.*` meters.
  */
-import { performance } from 'node:perf_hooks';
 import type { Attributes } from '@opentelemetry/api';
 import { inSpan, SpanKind } from '../../observability/spans.js';
 import type { AuthzMetrics, SpiceDbMethod } from '../authzMetrics.js';
