@@ -16,7 +16,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import {
   DataPointType,
   MeterProvider,
@@ -110,9 +115,11 @@ export class Metrics {
       );
     }
     const provider = new MeterProvider({
-      resource: resourceFromAttributes({
-        'service.name': options.env['OTEL_SERVICE_NAME'] ?? 'gatehouse',
-      }),
+      // As the traces' resource: the SDK's defaults, `gatehouse`, then what
+      // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME say.
+      resource: defaultResource()
+        .merge(resourceFromAttributes({ 'service.name': 'gatehouse' }))
+        .merge(detectResources({ detectors: [envDetector] })),
       readers,
     });
     let scrape: http.Server | undefined;

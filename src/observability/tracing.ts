@@ -48,6 +48,14 @@ export function resolveSpansWanted(env: Env): boolean {
   throw new Error(`${RESOLVE_SPANS_VARIABLE} must be true or false, got ${JSON.stringify(value)}`);
 }
 
+/** Whether the standard variables name the service. */
+export function serviceNamed(env: Env): boolean {
+  return (
+    Boolean(env['OTEL_SERVICE_NAME']) ||
+    /(^|,)\s*service\.name\s*=/.test(env['OTEL_RESOURCE_ATTRIBUTES'] ?? '')
+  );
+}
+
 const DISABLED: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
 
 export async function startTracing(env: Env = process.env): Promise<Tracing> {
@@ -65,7 +73,9 @@ export async function startTracing(env: Env = process.env): Promise<Tracing> {
     import('@opentelemetry/instrumentation-ioredis'),
   ]);
   const sdk = startNodeSdk({
-    resourceAttributes: { 'service.name': env['OTEL_SERVICE_NAME'] ?? 'gatehouse' },
+    // `gatehouse` unless the environment names the service (OTEL_SERVICE_NAME, or
+    // service.name in OTEL_RESOURCE_ATTRIBUTES): these attributes outrank both.
+    resourceAttributes: serviceNamed(env) ? {} : { 'service.name': 'gatehouse' },
     // Metrics are the server's own (observability/Metrics.ts): one provider per instance.
     metricReaders: [],
     logRecordProcessors: [],

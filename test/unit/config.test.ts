@@ -424,3 +424,21 @@ describe('query limits', () => {
     expect(configError({ [name]: value }).message).toContain(name);
   });
 });
+
+describe('the metrics endpoint', () => {
+  it('is off by default, on its own port when set, never on the public one', () => {
+    expect(loadConfig({}).metrics).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({
+      host: '10.0.0.5',
+      port: 0,
+    });
+    expect(configError({ PORT: '4000', METRICS_PORT: '4000' }).message).toContain(
+      'METRICS_PORT: must differ from PORT',
+    );
+    expect(configError({ METRICS_PORT: 'http' }).message).toContain('METRICS_PORT');
+  });
+});
