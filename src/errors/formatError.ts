@@ -10,6 +10,7 @@ import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ErrorCode, isErrorCode } from './ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
+import { requestLogger } from '../observability/requestLogger.js';
 
 interface PrismaLikeError {
   code: string;
@@ -81,7 +82,10 @@ export function createFormatError(options: FormatErrorOptions) {
           extensions: { code: mapped.extensions['code'] },
         };
       }
-      options.logger.error('unexpected error', { error: original, path: formatted.path });
+      requestLogger(options.logger).error('unexpected error', {
+        error: original,
+        path: formatted.path,
+      });
       return {
         message:
           options.development && original instanceof Error

@@ -19,7 +19,8 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   defaultResource,
   detectResources,
-  envDetector,
+  resourceAttributesEnvDetector,
+  serviceNameEnvDetector,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import {
@@ -119,7 +120,9 @@ export class Metrics {
       // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME say.
       resource: defaultResource()
         .merge(resourceFromAttributes({ 'service.name': 'gatehouse' }))
-        .merge(detectResources({ detectors: [envDetector] })),
+        .merge(
+          detectResources({ detectors: [resourceAttributesEnvDetector, serviceNameEnvDetector] }),
+        ),
       readers,
     });
     let scrape: http.Server | undefined;

@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { requestTraceId } from '../operation/traceContext.js';
 import { withTraceId } from '../errors/withTraceId.js';
+import { withRequestLogger } from '../observability/requestLogger.js';
 import { resolveHttpDocument } from './httpDocument.js';
 import { BodyTooLargeError, readBody } from './readBody.js';
 import type { Readiness } from './readiness.js';
@@ -200,10 +201,12 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     });
     let result;
     try {
-      result = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-        context: () => Promise.resolve(operation.context),
-      });
+      result = await withRequestLogger(operation.context.logger, () =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+          context: () => Promise.resolve(operation.context),
+        }),
+      );
     } finally {
       // Requests Apollo refused before executing never reached the plugin's end.
       await operation.complete({}, (e) => e);

@@ -42,6 +42,7 @@ import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline, Prepared } from '../operation/OperationPipeline.js';
 import { traceIdOf } from '../operation/traceContext.js';
 import { withTraceId } from '../errors/withTraceId.js';
+import { withRequestLogger } from '../observability/requestLogger.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import { failed } from '../observability/spans.js';
 import { nameOperationSpan, startOperationSpan } from './websocketSpan.js';
@@ -312,11 +313,12 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         withTraceId(format(errors), traceIdOf(ctx.extra.request.headers.traceparent)),
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors) return undefined;
-        const traceId = pipeline.operationOf(args.contextValue as GatehouseContext).identity
-          .traceId;
+        const { errors } = result;
+        const operation = pipeline.operationOf(args.contextValue as GatehouseContext);
+        const formatted = withRequestLogger(operation.context.logger, () => format(errors));
         return {
           ...result,
-          errors: withTraceId(format(result.errors), traceId),
+          errors: withTraceId(formatted, operation.identity.traceId),
         } as FormattedExecutionResult;
       },
     },

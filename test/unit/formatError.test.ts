@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { badUserInput, notFound, unauthenticated } from '../../src/errors/clientErrors.js';
 import { createFormatError, fromDatabaseError } from '../../src/errors/formatError.js';
 import type { Logger } from '../../src/observability/logger.js';
+import { withRequestLogger } from '../../src/observability/requestLogger.js';
+import { recordingLogger as sharedRecordingLogger } from '../support/recordingLogger.js';
 
 interface LogEntry {
   readonly level: string;
@@ -173,5 +175,30 @@ describe('fromDatabaseError', () => {
     ).toBeUndefined();
     expect(fromDatabaseError(null)).toBeUndefined();
     expect(fromDatabaseError('P2002')).toBeUndefined();
+  });
+});
+
+describe('the log line of an unexpected error', () => {
+  it('is written by the logger of the operation being served, with its bindings', async () => {
+    const server = recordingLogger();
+    const { logger: requestLog, lines } = sharedRecordingLogger();
+    const formatError = createFormatError({
+      development: false,
+      hideSuggestions: true,
+      logger: server.logger,
+    });
+    const error = fromResolver(new TypeError('boom'));
+    const operation = requestLog.child({ requestId: 'r-1', traceId: 't-1' });
+    await withRequestLogger(operation, async () => {
+      await Promise.resolve();
+      formatError(error.toJSON(), error);
+    });
+    expect(server.entries).toEqual([]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      message: 'unexpected error',
+      fields: { requestId: 'r-1', traceId: 't-1', path: ['workflows'] },
+    });
   });
 });
