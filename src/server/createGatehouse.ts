@@ -10,6 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { v1 } from '@authzed/authzed-node';
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -123,8 +125,12 @@ export async function createGatehouse(
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = await Metrics.open({ prometheus: config.metrics, env: process.env, logger });
   const authzMetrics = new AuthzMetrics(metrics.meter);
-  const built = options.authorization?.shieldRules === false ? undefined : buildSchema();
-  const schema = built?.schema ?? buildBaseSchema();
+  // Parsing the SDL is not a request: no spans for it (the GraphQL instrumentation would
+  // make a root trace per schema file).
+  const { built, schema } = context.with(suppressTracing(context.active()), () => {
+    const shielded = options.authorization?.shieldRules === false ? undefined : buildSchema();
+    return { built: shielded, schema: shielded?.schema ?? buildBaseSchema() };
+  });
   const audited = built?.audited ?? readAuditedFields(schema);
   const verifier = await createTokenVerifier(config.auth);
   // Gate 3: the compiled policies load once; no valid bundle (or data), no server.
