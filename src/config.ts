@@ -114,6 +114,36 @@ export type CredentialKeys =
   | { readonly kind: 'configured'; readonly keys: readonly SecretKey[] }
   | { readonly kind: 'dev'; readonly keysDir: string };
 
+/** Fewest bytes of API_KEY_PEPPER (the HMAC-SHA256 key of API key hashes). */
+export const API_KEY_PEPPER_MIN_BYTES = 32;
+
+/**
+ * Parses API_KEY_PEPPER: base64 (standard alphabet, padding optional) of at least
+ * {@link API_KEY_PEPPER_MIN_BYTES} bytes. Errors never repeat the value.
+ */
+export function parseApiKeyPepper(value: string): Uint8Array {
+  const text = value.trim();
+  const bytes = Buffer.from(text, 'base64');
+  const canonical = bytes.toString('base64').replace(/=+$/, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || canonical !== text.replace(/=+$/, '')) {
+    throw new Error('not base64');
+  }
+  if (bytes.length < API_KEY_PEPPER_MIN_BYTES) {
+    throw new Error(
+      `must be at least ${API_KEY_PEPPER_MIN_BYTES} random bytes (found ${bytes.length}), base64-encoded`,
+    );
+  }
+  return new Uint8Array(bytes);
+}
+
+/**
+ * The server's secret in every API key hash (authn/apiKeys.ts): configured, or a
+ * development pepper generated into DEV_KEYS_DIR (authn/apiKeyPepper.ts).
+ */
+export type ApiKeyPepper =
+  | { readonly kind: 'configured'; readonly pepper: Uint8Array }
+  | { readonly kind: 'dev'; readonly keysDir: string };
+
 /** The Ed25519 key that signs audit checkpoints: configured, or a generated development key. */
 export type AuditSigningKey =
   | { readonly kind: 'configured'; readonly key: KeyObject }
@@ -198,6 +228,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly authz: AuthzConfig;
   readonly credentialKeys: CredentialKeys;
+  readonly apiKeyPepper: ApiKeyPepper;
   readonly audit: AuditConfig;
   readonly queryLimits: QueryLimitsConfig;
   readonly trustedDocuments: TrustedDocumentsConfig;
@@ -270,6 +301,7 @@ const envSchema = z.object({
   POLICY_DATA_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   POLICY_WATCH: booleanString.optional(),
   CREDENTIAL_KEYS: z.string().min(1).optional(),
+  API_KEY_PEPPER: z.string().min(1).optional(),
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   AUDIT_SIGNING_KEY: z.string().min(1).optional(),
@@ -454,6 +486,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (production) {
     problems.push('CREDENTIAL_KEYS: required in production (keys that encrypt credential secrets)');
   }
+  let apiKeyPepper: ApiKeyPepper = { kind: 'dev', keysDir: path.resolve(e.DEV_KEYS_DIR) };
+  if (e.API_KEY_PEPPER) {
+    try {
+      apiKeyPepper = { kind: 'configured', pepper: parseApiKeyPepper(e.API_KEY_PEPPER) };
+    } catch (error) {
+      problems.push(`API_KEY_PEPPER: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
+  } else if (production) {
+    problems.push('API_KEY_PEPPER: required in production (the secret key of API key hashes)');
+  }
   let auditSigningKey: AuditSigningKey = { kind: 'dev', keysDir: path.resolve(e.DEV_KEYS_DIR) };
   if (e.AUDIT_SIGNING_KEY) {
     try {
@@ -536,6 +578,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       watchPolicies: e.POLICY_WATCH ?? e.NODE_ENV === 'development',
     },
     credentialKeys,
+    apiKeyPepper,
     audit: {
       signingKey: auditSigningKey,
       checkpointIntervalMs: durationMs(e.AUDIT_CHECKPOINT_INTERVAL),

@@ -31,9 +31,15 @@ export class AuthenticationError extends Error {
   override readonly name = 'AuthenticationError';
   /** Machine-readable reason for logs and metrics (never sent to clients). */
   readonly reason: string;
-  constructor(reason: string, message = 'authentication failed') {
+  /**
+   * Finer detail than `reason`, for logs only, where one reason deliberately covers several
+   * causes (an API key that is unknown, revoked, expired, …: `invalid_api_key`).
+   */
+  readonly detail: string | undefined;
+  constructor(reason: string, message = 'authentication failed', detail?: string) {
     super(message);
     this.reason = reason;
+    this.detail = detail;
   }
 }
 

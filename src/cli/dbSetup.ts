@@ -6,6 +6,8 @@
  * - the app role (LOGIN, NOSUPERUSER NOBYPASSRLS NOINHERIT) the server connects as;
  * - the relay role (NOLOGIN) of the relationship outbox relay and the audit checkpoint
  *   signer's role (NOLOGIN), which the app role may assume;
+ * - the API key reader's role (NOLOGIN), owner of the key lookup functions: the owner role
+ *   is a member (migrations hand the functions to it), the app role is not;
  * - the database named in DATABASE_URL, owned by the owner role, with `public` owned by
  *   it and closed to everyone else.
  * Role names and passwords come from DATABASE_OWNER_URL and DATABASE_URL. Idempotent;
@@ -15,7 +17,13 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { connectPostgres, type SqlClient } from '../data/SqlClient.js';
-import { APP_ROLE, AUDIT_SIGNER_ROLE, OWNER_ROLE, RELAY_ROLE } from '../data/roles.js';
+import {
+  APP_ROLE,
+  AUDIT_SIGNER_ROLE,
+  KEY_READER_ROLE,
+  OWNER_ROLE,
+  RELAY_ROLE,
+} from '../data/roles.js';
 import { runCli } from './runCli.js';
 
 function credentialsOf(
@@ -79,19 +87,25 @@ runCli(async () => {
       app.password,
       'nosuperuser nobypassrls nocreaterole nocreatedb noinherit',
     );
-    // The outbox relay's and the audit checkpoint signer's roles: NOLOGIN; the app role may
-    // SET ROLE to them (see the migrations for what each may reach).
-    for (const role of [RELAY_ROLE, AUDIT_SIGNER_ROLE]) {
+    // The outbox relay's, the audit checkpoint signer's and the API key reader's roles:
+    // NOLOGIN (see the migrations for what each may reach).
+    for (const role of [RELAY_ROLE, AUDIT_SIGNER_ROLE, KEY_READER_ROLE]) {
       const exists = await admin.query('select 1 from pg_roles where rolname = $1', [role]);
       if (exists.length === 0) {
         await admin.exec(
           `create role ${role} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit`,
         );
       }
-      await admin.exec(`grant ${role} to ${APP_ROLE}`);
     }
+    // The app role may SET ROLE to the relay and the signer; the key reader it reaches only
+    // through the two functions the reader owns (EXECUTE), never as a member.
+    await admin.exec(`grant ${RELAY_ROLE} to ${APP_ROLE}`);
+    await admin.exec(`grant ${AUDIT_SIGNER_ROLE} to ${APP_ROLE}`);
     // The operator's audit CLI runs as the owner and lists the chains as the signer.
     await admin.exec(`grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE}`);
+    // Migrations (as the owner) make the key reader own the key lookup functions, which
+    // ALTER FUNCTION … OWNER TO allows only to a member of the new owner.
+    await admin.exec(`grant ${KEY_READER_ROLE} to ${OWNER_ROLE}`);
     if (values.recreate) await admin.exec(`drop database if exists ${database} with (force)`);
     const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
     if (exists.length === 0) await admin.exec(`create database ${database} owner ${OWNER_ROLE}`);

@@ -10,10 +10,12 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { ApiKeyLookup } from '../authn/ApiKeyVerifier.js';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseApiKeyLookup } from './ApiKeyLookup.js';
 import { migrate } from './migrator.js';
-import { APP_ROLE, AUDIT_SIGNER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
+import { APP_ROLE, AUDIT_SIGNER_ROLE, KEY_READER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
@@ -23,6 +25,11 @@ import { createLogger, type Logger } from '../observability/logger.js';
 export interface OpenDatabase {
   readonly kind: DatabaseConfig['kind'];
   readonly tenants: TenantDatabase;
+  /**
+   * The API key lookup, as the app role: the only path to a key (and its tenant) before a
+   * tenant is known (data/ApiKeyLookup.ts).
+   */
+  readonly apiKeys: ApiKeyLookup;
   /**
    * The underlying client, for infrastructure that is not a request (the outbox relay,
    * which switches to its own role). Request code only ever gets `tenants`.
@@ -56,7 +63,10 @@ export interface OpenDatabaseOptions {
   readonly logger?: Logger;
 }
 
-/** Creates the owner and app roles on an embedded (superuser) connection. Idempotent. */
+/**
+ * Creates the owner and app roles, and the roles they may assume, on an embedded
+ * (superuser) connection, as `npm run db:setup` does on PostgreSQL. Idempotent.
+ */
 export async function provisionRoles(sql: SqlClient): Promise<void> {
   await sql.exec(`
     do $$ begin
@@ -72,16 +82,25 @@ export async function provisionRoles(sql: SqlClient): Promise<void> {
       if not exists (select from pg_roles where rolname = '${AUDIT_SIGNER_ROLE}') then
         create role ${AUDIT_SIGNER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
       end if;
+      if not exists (select from pg_roles where rolname = '${KEY_READER_ROLE}') then
+        create role ${KEY_READER_ROLE} nologin nosuperuser nobypassrls nocreaterole nocreatedb noinherit;
+      end if;
     end $$;
     do $$ begin
       execute format('grant create on database %I to ${OWNER_ROLE}', current_database());
     end $$;
     grant usage, create on schema public to ${OWNER_ROLE};
+    -- As db:setup: the owner role owns \`public\`, so a migration may grant on it (the
+    -- service accounts migration lends CREATE to the key reader for ALTER … OWNER).
+    alter schema public owner to ${OWNER_ROLE};
     -- (Data directories made before the audit signer role existed.)
     alter role ${OWNER_ROLE} noinherit;
     grant ${RELAY_ROLE} to ${APP_ROLE};
     grant ${AUDIT_SIGNER_ROLE} to ${APP_ROLE};
-    grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE};`);
+    grant ${AUDIT_SIGNER_ROLE} to ${OWNER_ROLE};
+    -- The owner hands the key lookup functions to the key reader (ALTER … OWNER needs
+    -- membership); the app role is not a member: it may only execute them.
+    grant ${KEY_READER_ROLE} to ${OWNER_ROLE};`);
 }
 
 export async function openDatabase(
@@ -120,6 +139,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       assumeRole: APP_ROLE,
       timeoutMs: options.transactionTimeoutMs,
     }),
+    apiKeys: new DatabaseApiKeyLookup(prisma, { assumeRole: APP_ROLE }),
     asOwner: (work) => asOwnerRaw((s) => work(s, prisma)),
     listen: pgliteListen(pglite),
     pool: undefined,
@@ -150,6 +170,7 @@ async function openPostgres(
     pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     prisma,
     tenants: new TenantDatabase(prisma, { timeoutMs: options.transactionTimeoutMs }),
+    apiKeys: new DatabaseApiKeyLookup(prisma),
     async asOwner(work) {
       if (!config.ownerUrl) throw new Error('DATABASE_OWNER_URL is required for owner operations');
       const sql = await connectPostgres(config.ownerUrl);

@@ -21,3 +21,12 @@ export const RELAY_ROLE = 'gatehouse_relay';
  * may SET ROLE to it.
  */
 export const AUDIT_SIGNER_ROLE = 'gatehouse_audit_signer';
+/**
+ * Role of the API key lookup: owns the two SECURITY DEFINER functions `api_key_lookup`
+ * and `api_keys_touch`, the only path from a request without a tenant to the tenant of an
+ * API key. It reads the columns of `api_keys` and `service_accounts` those functions need
+ * and updates `api_keys.last_used_at`, across tenants, and nothing else. Nobody logs in
+ * as it and the app role is not a member: the app role may only EXECUTE the functions.
+ * The owner role is a member, so that migrations can hand the functions to it.
+ */
+export const KEY_READER_ROLE = 'gatehouse_key_reader';

@@ -61,7 +61,7 @@ const RENAMED_PREFIX = 'field_';
 
 /** Key names, lower-cased without separators, whose values are secrets (suffix match). */
 const SECRET_KEY =
-  /(?:authorization|cookie|token|secret|password|passwd|passphrase|apikey|privatekey|secretkey|signingkey|presharedkey|credential|credentials|credentialkeys|jwt|bearer)$/;
+  /(?:authorization|cookie|token|secret|password|passwd|passphrase|apikey|privatekey|secretkey|signingkey|presharedkey|credential|credentials|credentialkeys|jwt|bearer|pepper)$/;
 /** A JWK's private members (RFC 7518 §6.2.2, §6.3.2, §6.4.1), redacted when `kty` is there. */
 const JWK_PRIVATE: ReadonlySet<string> = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']);
 /** Header names whose next item is their value in a raw header list (`req.rawHeaders`). */

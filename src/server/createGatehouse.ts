@@ -24,6 +24,9 @@ import { countedAppender, observeAuditFeed } from '../audit/auditMetrics.js';
 import { appendAuditEvents } from '../audit/appendAuditEvents.js';
 import { loadAuditSigner } from '../audit/loadAuditSigner.js';
 import type { AuditAppender } from '../audit/OperationAuditLog.js';
+import { loadApiKeyPepper } from '../authn/apiKeyPepper.js';
+import { ApiKeyVerifier } from '../authn/ApiKeyVerifier.js';
+import { credentialVerifier } from '../authn/credentialVerifier.js';
 import { createTokenVerifier } from '../authn/TokenVerifier.js';
 import { DecisionCache } from '../authz/DecisionCache.js';
 import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
@@ -132,7 +135,8 @@ export async function createGatehouse(
     return { built: shielded, schema: shielded?.schema ?? buildBaseSchema() };
   });
   const audited = built?.audited ?? readAuditedFields(schema);
-  const verifier = await createTokenVerifier(config.auth);
+  const jwtVerifier = await createTokenVerifier(config.auth);
+  const apiKeyPepper = await loadApiKeyPepper(config.apiKeyPepper);
   // Gate 3: the compiled policies load once; no valid bundle (or data), no server.
   const policies = await PolicyEngine.loadFile(POLICY_WASM_FILE);
   const policyData = new PolicyData(
@@ -212,6 +216,10 @@ export async function createGatehouse(
     throw error;
   }
   const spice = spicedb;
+  // Gate 1 for service accounts: every request looks its key up (a revocation holds on
+  // the next request, on every instance); last use is written in batches.
+  const apiKeys = new ApiKeyVerifier({ lookup: db.apiKeys, pepper: apiKeyPepper, logger });
+  const verifier = credentialVerifier({ jwt: jwtVerifier, apiKey: apiKeys });
   const checkpoints = new AuditCheckpointer({
     prisma: db.prisma,
     signer: auditSigner,
@@ -379,6 +387,7 @@ export async function createGatehouse(
           new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
         ]);
         await edge.close();
+        await apiKeys.close();
         await checkpoints.stop();
         await auditFeed.stop();
         await relay.stop();

@@ -14,7 +14,7 @@ import { context, type Meter } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { authenticate } from '../authn/authenticateRequest.js';
-import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import type { CredentialVerifier } from '../authn/credentialVerifier.js';
 import type { Edge } from '../edge/Edge.js';
 import { lockedOutError, rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
 import { codedError } from '../errors/clientErrors.js';
@@ -60,7 +60,7 @@ function responseType(accept: string | undefined): string {
 export interface HttpHandlerOptions {
   readonly apollo: ApolloServer<GatehouseContext>;
   readonly pipeline: OperationPipeline;
-  readonly verifier: TokenVerifier;
+  readonly verifier: CredentialVerifier;
   readonly edge: Edge;
   readonly maxBodyBytes: number;
   readonly corsOrigins: readonly string[];
@@ -117,7 +117,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       sendError(req, res, 429, error, { 'Retry-After': String(error.extensions['retryAfter']) });
       return;
     }
-    const auth = await authenticate(verifier, req.headers.authorization);
+    const auth = await authenticate(verifier, {
+      authorization: req.headers.authorization,
+      apiKey: req.headers['x-api-key'],
+    });
     if (auth.kind === 'rejected') {
       // No verified tenant, so no tenant's audit chain: the log has it (request id, client IP).
       // Debug only: a flood of bad tokens must not flood the log (gatehouse.authn.failures
@@ -127,6 +130,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         traceId: requestTraceId(req.headers.traceparent),
         clientIp,
         reason: auth.reason,
+        ...(auth.detail ? { detail: auth.detail } : {}),
       });
       await edge.lockout.recordFailure(clientIp);
       sendError(req, res, 401, codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
@@ -233,7 +237,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       res.setHeader('Vary', 'Origin');
       res.setHeader(
         'Access-Control-Allow-Headers',
-        'Authorization, Content-Type, Apollo-Require-Preflight, X-Request-Id, traceparent',
+        'Authorization, X-API-Key, Content-Type, Apollo-Require-Preflight, X-Request-Id, traceparent',
       );
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       res.setHeader('Access-Control-Max-Age', '600');

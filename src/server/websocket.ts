@@ -32,7 +32,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate } from '../authn/authenticateRequest.js';
 import type { Principal } from '../authn/Principal.js';
-import type { TokenVerifier } from '../authn/TokenVerifier.js';
+import type { CredentialVerifier } from '../authn/credentialVerifier.js';
 import type { WebSocketConfig } from '../config.js';
 import type { Edge } from '../edge/Edge.js';
 import { lockedOutError, rateLimitedError } from '../edge/rateLimitHeaders.js';
@@ -57,7 +57,7 @@ export interface WebSocketOptions {
   readonly server: Server;
   readonly path: string;
   readonly pipeline: OperationPipeline;
-  readonly verifier: TokenVerifier;
+  readonly verifier: CredentialVerifier;
   readonly edge: Edge;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly corsOrigins: readonly string[];
@@ -207,7 +207,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
         // downgraded.
         const auth =
           fromParams === undefined || fromParams === null || typeof fromParams === 'string'
-            ? await authenticate(options.verifier, header)
+            ? await authenticate(options.verifier, { authorization: header })
             : ({ kind: 'rejected', reason: 'malformed_connection_params' } as const);
         if (auth.kind === 'rejected') {
           logger.debug('websocket authentication rejected', { clientIp, reason: auth.reason });

@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
 import { connectPostgres } from '../../src/data/SqlClient.js';
 import { checkRls } from '../../src/data/rlsCheck.js';
-import { APP_ROLE } from '../../src/data/roles.js';
+import { APP_ROLE, KEY_READER_ROLE, OWNER_ROLE } from '../../src/data/roles.js';
 import type { SqlClient } from '../../src/data/SqlClient.js';
+import { asSuperuser } from '../support/superuser.js';
 import { openTestDatabase, usingPostgres } from '../support/testDatabase.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -213,6 +214,149 @@ describe('checkRls', () => {
         'role postgres has BYPASSRLS',
       ]),
     );
+  });
+});
+
+describe('checkRls: the API key reader and its functions', () => {
+  const LOOKUP = 'function public.api_key_lookup(text)';
+  const TOUCH = 'function public.api_keys_touch(text[])';
+
+  /** Runs `work` on a superuser connection in a transaction that is always rolled back. */
+  function rolledBackAsSuperuser<T>(work: (sql: SqlClient) => Promise<T>): Promise<T> {
+    return asSuperuser(db, async (sql) => {
+      await sql.exec('begin');
+      try {
+        return await work(sql);
+      } finally {
+        await sql.exec('rollback');
+      }
+    });
+  }
+
+  it('names every column, table and command granted to the reader beyond what the lookup needs', async () => {
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        grant select (name, description) on service_accounts to ${KEY_READER_ROLE};
+        grant update (hash) on api_keys to ${KEY_READER_ROLE};
+        grant delete on api_keys to ${KEY_READER_ROLE};
+        grant select on workflows to ${KEY_READER_ROLE};
+        grant select (id) on credentials to ${KEY_READER_ROLE};`);
+      return checkRls(sql);
+    });
+    const only = 'only public.service_accounts, public.api_keys';
+    expect([...problems].sort()).toEqual(
+      [
+        `role ${KEY_READER_ROLE} may SELECT public.service_accounts.name`,
+        `role ${KEY_READER_ROLE} may SELECT public.service_accounts.description`,
+        `role ${KEY_READER_ROLE} may UPDATE public.api_keys.hash`,
+        `role ${KEY_READER_ROLE} may DELETE public.api_keys`,
+        `role ${KEY_READER_ROLE} can reach public.workflows (${only})`,
+        // A column grant is reach too.
+        `role ${KEY_READER_ROLE} can reach public.credentials (${only})`,
+      ].sort(),
+    );
+  });
+
+  it('names a function that is not SECURITY DEFINER, has no fixed search_path, or that others may execute', async () => {
+    const problems = await rolledBackAsOwner(async (sql) => {
+      // The owner role is a member of the reader (it hands the functions over in the
+      // migration), so it can become their owner to change them.
+      await sql.exec(`
+        set local role ${KEY_READER_ROLE};
+        alter function api_key_lookup(text) security invoker;
+        alter function api_keys_touch(text[]) reset search_path;
+        grant execute on function api_key_lookup(text) to public;
+        grant execute on function api_keys_touch(text[]) to gatehouse_relay;
+        revoke execute on function api_keys_touch(text[]) from ${APP_ROLE};
+        reset role;
+        set local role ${OWNER_ROLE};`);
+      return checkRls(sql);
+    });
+    expect([...problems].sort()).toEqual(
+      [
+        `${LOOKUP}: not SECURITY DEFINER`,
+        `${LOOKUP}: PUBLIC may EXECUTE it`,
+        `${TOUCH}: search_path is not fixed (SET search_path=public, pg_temp)`,
+        `${TOUCH}: gatehouse_relay may EXECUTE it (only ${APP_ROLE})`,
+        `${TOUCH}: ${APP_ROLE} may not EXECUTE it`,
+      ].sort(),
+    );
+  });
+
+  it('names a search_path that puts pg_temp first (or leaves it out) as not fixed', async () => {
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        set local role ${KEY_READER_ROLE};
+        alter function api_key_lookup(text) set search_path = pg_temp, public;
+        alter function api_keys_touch(text[]) set search_path = public;
+        reset role;
+        set local role ${OWNER_ROLE};`);
+      return checkRls(sql);
+    });
+    expect([...problems].sort()).toEqual([
+      `${LOOKUP}: search_path is not fixed (SET search_path=public, pg_temp)`,
+      `${TOUCH}: search_path is not fixed (SET search_path=public, pg_temp)`,
+    ]);
+  });
+
+  it('names a reader that may create objects or owns anything more', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const problems = await rolledBackAsOwner(async (sql) => {
+      await sql.exec(`
+        grant create on schema public to ${KEY_READER_ROLE};
+        set local role ${KEY_READER_ROLE};
+        create function gh_extra_${tag}() returns int language sql as 'select 1';
+        reset role;
+        set local role ${OWNER_ROLE};`);
+      return checkRls(sql);
+    });
+    expect([...problems].sort()).toEqual([
+      `role ${KEY_READER_ROLE} may CREATE in schema public`,
+      `role ${KEY_READER_ROLE} owns function gh_extra_${tag}()`,
+    ]);
+  });
+
+  it('names a reader that can log in, bypasses RLS, belongs to another role, or that the app role may become', async () => {
+    const problems = await rolledBackAsSuperuser(async (sql) => {
+      await sql.exec(`
+        alter role ${KEY_READER_ROLE} login superuser bypassrls;
+        grant gatehouse_relay to ${KEY_READER_ROLE};
+        grant ${KEY_READER_ROLE} to ${APP_ROLE};`);
+      return checkRls(sql);
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        `role ${APP_ROLE} is a member of ${KEY_READER_ROLE}`,
+        `role ${KEY_READER_ROLE} can log in (it must be NOLOGIN)`,
+        `role ${KEY_READER_ROLE} is a superuser (bypasses RLS)`,
+        `role ${KEY_READER_ROLE} has BYPASSRLS`,
+        `role ${KEY_READER_ROLE} is a member of gatehouse_relay`,
+      ]),
+    );
+    // (A superuser reader also "reaches" every table; those lines are not the point here.)
+    const attributesOnly = await rolledBackAsSuperuser(async (sql) => {
+      await sql.exec(`alter role ${KEY_READER_ROLE} login bypassrls`);
+      return checkRls(sql);
+    });
+    expect([...attributesOnly].sort()).toEqual([
+      `role ${KEY_READER_ROLE} can log in (it must be NOLOGIN)`,
+      `role ${KEY_READER_ROLE} has BYPASSRLS`,
+    ]);
+  });
+
+  it('names functions owned by someone else, and missing ones', async () => {
+    const problems = await rolledBackAsSuperuser(async (sql) => {
+      await sql.exec(`
+        alter function api_key_lookup(text) owner to ${OWNER_ROLE};
+        drop function api_keys_touch(text[]);`);
+      return checkRls(sql);
+    });
+    expect([...problems].sort()).toEqual([
+      `${LOOKUP}: owned by ${OWNER_ROLE}, not ${KEY_READER_ROLE}`,
+      `${TOUCH}: missing (the API key lookup path)`,
+    ]);
+    // Rolled back: the database is clean again.
+    expect(await db.asOwner((sql) => checkRls(sql))).toEqual([]);
   });
 });
 

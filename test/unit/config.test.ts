@@ -15,6 +15,7 @@ const PRODUCTION = {
   DATABASE_URL: 'postgres://gatehouse_app:pw@db.example.com:5432/gatehouse',
   CREDENTIAL_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   AUDIT_SIGNING_KEY: AUDIT_KEY_DER,
+  API_KEY_PEPPER: Buffer.alloc(32, 3).toString('base64'),
 } as const;
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -333,6 +334,48 @@ describe('credential keys and policy data', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).authz.watchPolicies).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', POLICY_WATCH: 'true' }).authz.watchPolicies).toBe(true);
     expect(configError({ POLICY_DATA_TTL_MS: '-5' }).message).toContain('POLICY_DATA_TTL_MS');
+  });
+});
+
+describe('API key pepper', () => {
+  const pepper = (bytes: number, fill = 9) => Buffer.alloc(bytes, fill).toString('base64');
+
+  it('uses a generated development pepper unless API_KEY_PEPPER is set', () => {
+    const config = loadConfig({ DEV_KEYS_DIR: '/tmp/k' });
+    expect(config.apiKeyPepper).toEqual({ kind: 'dev', keysDir: path.resolve('/tmp/k') });
+    expect(loadConfig({ NODE_ENV: 'test', DEV_KEYS_DIR: '/tmp/k' }).apiKeyPepper.kind).toBe('dev');
+  });
+
+  it('reads base64 of 32 bytes or more, padded or not', () => {
+    for (const [value, bytes] of [
+      [pepper(32), 32],
+      [pepper(32).replace(/=+$/, ''), 32],
+      [pepper(64), 64],
+    ] as const) {
+      const config = loadConfig({ API_KEY_PEPPER: value });
+      expect(config.apiKeyPepper.kind).toBe('configured');
+      if (config.apiKeyPepper.kind === 'configured') {
+        expect(Buffer.from(config.apiKeyPepper.pepper).equals(Buffer.alloc(bytes, 9))).toBe(true);
+      }
+    }
+  });
+
+  it('requires API_KEY_PEPPER in production', () => {
+    expect(loadConfig(PRODUCTION).apiKeyPepper.kind).toBe('configured');
+    expect(configError(without('API_KEY_PEPPER')).message).toContain(
+      'API_KEY_PEPPER: required in production',
+    );
+  });
+
+  it.each([
+    ['too short', pepper(31), 'must be at least 32 random bytes (found 31)'],
+    ['not base64', `${pepper(32).slice(0, 20)}!${pepper(32).slice(21)}`, 'not base64'],
+    ['base64url', Buffer.alloc(33, 0xfb).toString('base64url'), 'not base64'],
+    ['spaces inside', `${pepper(32).slice(0, 20)} ${pepper(32).slice(20)}`, 'not base64'],
+  ])('refuses a bad pepper (%s), naming the variable, never echoing it', (_case, value, why) => {
+    const message = configError({ API_KEY_PEPPER: value }).message;
+    expect(message).toContain(`API_KEY_PEPPER: ${why}`);
+    expect(message).not.toContain(value.slice(0, 12));
   });
 });
 

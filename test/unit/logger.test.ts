@@ -509,6 +509,8 @@ describe('redaction', () => {
     'X-API-KEY',
     'password',
     'dbPassword',
+    'apiKeyPepper',
+    'API_KEY_PEPPER',
     'secret',
     'clientSecret',
     'client_secret',
