@@ -11,6 +11,8 @@ export interface GatehouseContext extends AuthorizationContext {
   readonly data: RequestData | null;
   /** Seals and opens credential secrets. */
   readonly secrets: SecretBox;
+  /** The HMAC key of API key hashes (API_KEY_PEPPER): createApiKey and rotateApiKey hash with it. */
+  readonly apiKeyPepper: Uint8Array;
   /** Gate-3 data; told when this process changes a tenant's policy settings. */
   readonly policyData: PolicyData;
   /** Signs audit checkpoints (gate 5). */

@@ -24,6 +24,7 @@ import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
 import { storedForm } from '../authz/opa/storedForm.js';
 import type { Sealed } from '../domain/secretBox.js';
 import { toPolicyData } from '../domain/policySettings.js';
+import { API_KEY_COLUMNS, type ApiKeyModel } from '../domain/serviceAccountModel.js';
 
 function byKey<T, K>(
   keys: readonly K[],
@@ -201,6 +202,18 @@ export class RequestData implements AuthorizationData {
     );
   });
 
+  /** API keys of service accounts, by account id, newest first (never their hashes). */
+  readonly apiKeysByAccount = new DataLoader<string, ApiKeyModel[]>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).apiKey.findMany({
+      where: { tenantId: this.tenantId, serviceAccountId: { in: [...ids] } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: API_KEY_COLUMNS,
+    });
+    return groupByKey(ids, rows, (r) => r.serviceAccountId);
+  });
+
   #policySettings: Promise<TenantPolicySettings | null> | undefined;
 
   /** The tenant's own policy settings, as policy data (see PolicyData); once per operation. */
@@ -287,6 +300,7 @@ export class RequestData implements AuthorizationData {
         this.approvalsByWorkflow,
         this.sharesByWorkflow,
         this.credentialSecrets,
+        this.apiKeysByAccount,
       ]) {
         loader.clearAll();
       }

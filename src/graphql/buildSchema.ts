@@ -16,6 +16,7 @@ import { tenancyResolvers } from './resolvers/tenancyResolvers.js';
 import { workflowResolvers } from './resolvers/workflowResolvers.js';
 import { credentialResolvers } from './resolvers/credentialResolvers.js';
 import { policySettingsResolvers } from './resolvers/policySettingsResolvers.js';
+import { serviceAccountResolvers } from './resolvers/serviceAccountResolvers.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
 
@@ -37,6 +38,7 @@ export function buildBaseSchema(): GraphQLSchema {
       workflowResolvers,
       credentialResolvers,
       policySettingsResolvers,
+      serviceAccountResolvers,
       auditResolvers,
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },

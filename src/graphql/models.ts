@@ -2,6 +2,7 @@
 import type { Principal } from '../authn/Principal.js';
 import type { Prisma, Workflow } from '../generated/prisma/client.js';
 import type { CredentialModel } from '../domain/credentialModel.js';
+import type { ServiceAccountModel } from '../domain/serviceAccountModel.js';
 import type { CursorPosition } from './cursor.js';
 import type { AuditEvent } from '../audit/AuditEvent.js';
 import type { AuditCheckpoint } from '../audit/AuditCheckpoint.js';
@@ -25,6 +26,13 @@ export interface CredentialConnectionModel {
   readonly hasNextPage: boolean;
   readonly end: CursorPosition | null;
   readonly where: Prisma.CredentialWhereInput;
+}
+
+export interface ServiceAccountConnectionModel {
+  readonly nodes: readonly ServiceAccountModel[];
+  readonly hasNextPage: boolean;
+  readonly end: CursorPosition | null;
+  readonly where: Prisma.ServiceAccountWhereInput;
 }
 
 /** A page of a list ordered by sequence number, newest first. */

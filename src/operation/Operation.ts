@@ -96,6 +96,7 @@ export class Operation {
         : new RequestAuthorizer(principal, data, authorizer),
       logger: this.#logger,
       secrets: services.secrets,
+      apiKeyPepper: services.apiKeyPepper,
       policyData: services.policyData,
       auditSigner: services.auditSigner,
       auditFeed: services.auditFeed,

@@ -25,6 +25,8 @@ export interface OperationServices {
   /** Appends audit events (audit/appendAuditEvents; benchmarks inject a baseline). */
   readonly auditAppender: AuditAppender;
   readonly secrets: SecretBox;
+  /** The HMAC key of API key hashes (API_KEY_PEPPER), for the keys the API makes. */
+  readonly apiKeyPepper: Uint8Array;
   readonly policyData: PolicyData;
   readonly auditSigner: AuditSigner;
   readonly auditFeed: AuditFeed;

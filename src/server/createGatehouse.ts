@@ -261,6 +261,7 @@ export async function createGatehouse(
       audited,
       auditAppender: countedAppender(metrics.meter, options.auditAppender ?? defaultAppender),
       secrets,
+      apiKeyPepper,
       policyData,
       auditSigner,
       auditFeed,

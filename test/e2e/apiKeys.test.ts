@@ -6,7 +6,8 @@
  * credential gets and counts towards the lockout; a revocation holds from the next
  * request; the key's tenant is the database's, whatever else the request says; and a
  * service account with no roles is denied by the gates like anyone else.
- * (Service accounts and keys are made by the owner role: their operations come next.)
+ * (Service accounts and keys are made by the owner role here, to set what the API would
+ * not — a past expiry, a chosen hash; test/e2e/serviceAccounts.test.ts uses the API.)
  */
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -19,6 +19,7 @@ const GLOBEX = wf('Globex expansion plan');
 const READ_WF = 'query($id: ID!) { workflow(id: $id) { name amount owner { displayName email } } }';
 const READ_USER = 'query($id: ID!) { user(id: $id) { displayName email } }';
 const LIST = '{ workflows(first: 100) { totalCount edges { node { name } } } }';
+const LIST_SERVICE_ACCOUNTS = '{ serviceAccounts(first: 1) { __typename } }';
 
 interface Row {
   readonly who: string | null; // null: anonymous
@@ -310,6 +311,76 @@ const rows: Row[] = [
     variables: { t: team('Engineering') },
     data: null,
     errors: { createWorkflow: 'FORBIDDEN' },
+  },
+  // Identity administration: org admins only (manage_service_accounts), each in their own
+  // organisation. (test/e2e/serviceAccounts.test.ts goes through every operation.)
+  ...['alice', 'mallory'].map((who): Row => ({
+    who,
+    what: 'an org admin lists their organisation’s service accounts',
+    query: LIST_SERVICE_ACCOUNTS,
+    data: { serviceAccounts: { __typename: 'ServiceAccountConnection' } },
+  })),
+  ...['bob', 'carol', 'dave', 'erin'].map((who): Row => ({
+    who,
+    what: 'nobody else lists service accounts',
+    query: LIST_SERVICE_ACCOUNTS,
+    data: null,
+    errors: { serviceAccounts: 'FORBIDDEN' },
+  })),
+  {
+    who: null,
+    what: 'anonymous callers do not list service accounts',
+    query: LIST_SERVICE_ACCOUNTS,
+    data: null,
+    errors: { serviceAccounts: 'UNAUTHENTICATED' },
+  },
+  {
+    who: 'bob',
+    what: 'a member cannot create a service account',
+    query: 'mutation { createServiceAccount(input: { name: "matrix bot" }) { id } }',
+    data: null,
+    errors: { createServiceAccount: 'FORBIDDEN' },
+  },
+  {
+    who: 'dave',
+    what: 'an auditor cannot create API keys',
+    query:
+      'mutation($a: String!) { createApiKey(input: { serviceAccountId: $a, scopes: ["x"] }) { key } }',
+    variables: { a: '00000000-0000-4000-a000-00000000abcd' },
+    data: null,
+    errors: { createApiKey: 'FORBIDDEN' },
+  },
+  {
+    who: 'carol',
+    what: 'a VP cannot rotate API keys',
+    query: 'mutation($k: String!) { rotateApiKey(id: $k) { key } }',
+    variables: { k: 'a'.repeat(24) },
+    data: null,
+    errors: { rotateApiKey: 'FORBIDDEN' },
+  },
+  {
+    who: 'erin',
+    what: 'a member cannot revoke API keys',
+    query: 'mutation($k: String!) { revokeApiKey(id: $k) { id } }',
+    variables: { k: 'a'.repeat(24) },
+    data: null,
+    errors: { revokeApiKey: 'FORBIDDEN' },
+  },
+  {
+    who: 'dave',
+    what: 'an auditor cannot deactivate service accounts',
+    query: 'mutation($a: String!) { deactivateServiceAccount(id: $a) { id } }',
+    variables: { a: '00000000-0000-4000-a000-00000000abcd' },
+    data: null,
+    errors: { deactivateServiceAccount: 'FORBIDDEN' },
+  },
+  {
+    who: 'mallory',
+    what: 'an org admin acting on an account outside her organisation finds nothing',
+    query: 'mutation($a: String!) { deactivateServiceAccount(id: $a) { id } }',
+    variables: { a: '00000000-0000-4000-a000-00000000abcd' },
+    data: null,
+    errors: { deactivateServiceAccount: 'NOT_FOUND' },
   },
 ];
 

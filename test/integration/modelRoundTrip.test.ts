@@ -21,8 +21,10 @@ import {
   ShareRole,
   TeamRole,
   WorkflowStatus,
+  type ApiKey,
   type Approval,
   type Credential,
+  type ServiceAccount,
   type Team,
   type TenantPolicySettings,
   type TeamMembership,
@@ -217,6 +219,68 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       create: (tx, data) => tx.credential.create({ data }),
       find: (tx, row) =>
         tx.credential.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
+    });
+  },
+
+  async ServiceAccount() {
+    const rows = [true, false].map((active, i): ServiceAccount => ({
+      tenantId: fx.id,
+      id: randomUUID(),
+      name: i === 0 ? TEXT : `robot ${randomUUID()}`,
+      // Nullable: both null and set.
+      description: i === 0 ? null : `${TEXT}\nline two`,
+      active,
+      createdAt: at(90 + i),
+      deactivatedAt: active ? null : at(95 + i),
+    }));
+    return roundTrip('service_accounts', rows, {
+      create: (tx, data) => tx.serviceAccount.create({ data }),
+      find: (tx, row) =>
+        tx.serviceAccount.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
+    });
+  },
+
+  async ApiKey() {
+    const serviceAccountId = randomUUID();
+    await as(fx.id, 'write', (tx) =>
+      tx.serviceAccount.create({
+        data: { tenantId: fx.id, id: serviceAccountId, name: `keys ${serviceAccountId}` },
+      }),
+    );
+    const id = (n: number) => randomUUID().replace(/-/g, '').slice(0, 23) + n.toString(16);
+    const first = id(1);
+    const rows: ApiKey[] = [
+      {
+        tenantId: fx.id,
+        id: first,
+        serviceAccountId,
+        hash: new Uint8Array(32).map((_, j) => (j * 11) % 256),
+        lastFour: 'a_Z-',
+        scopes: [],
+        createdAt: at(100),
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+        replaces: null,
+      },
+      {
+        tenantId: fx.id,
+        id: id(2),
+        serviceAccountId,
+        hash: new Uint8Array(32).fill(255),
+        lastFour: '0009',
+        scopes: ['workflows:read', 'audit:*', 'a-b_c:d-e_*'],
+        createdAt: at(101),
+        expiresAt: at(102),
+        revokedAt: at(103),
+        lastUsedAt: at(104),
+        replaces: first,
+      },
+    ];
+    return roundTrip('api_keys', rows, {
+      create: (tx, data) => tx.apiKey.create({ data }),
+      find: (tx, row) =>
+        tx.apiKey.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
     });
   },
 

@@ -1,6 +1,7 @@
 /**
  * Service accounts and API keys for tests, inserted by the owner role inside a tenant
- * transaction (the database's own path; there are no GraphQL operations for them yet).
+ * transaction: rows the API would not make (an expiry in the past, a chosen hash, an
+ * account created inactive). test/e2e/serviceAccounts.test.ts goes through the API.
  */
 import { randomUUID } from 'node:crypto';
 import { generateApiKey, hashApiKey } from '../../src/authn/apiKeys.js';
@@ -83,7 +84,7 @@ export async function createApiKey(
   return { tenantId: account.tenantId, accountId: account.id, id, key };
 }
 
-/** Revokes `key` now (as a later revokeApiKey will). */
+/** Revokes `key` now (as the revokeApiKey mutation does). */
 export async function revokeApiKey(db: OpenDatabase, key: TestApiKey): Promise<void> {
   await asTenantOwner(db, key.tenantId, (tx) =>
     tx.$executeRawUnsafe('update api_keys set revoked_at = now() where id = $1', key.id),

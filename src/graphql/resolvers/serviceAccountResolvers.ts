@@ -1,0 +1,66 @@
+import type { Resolvers } from '../../generated/graphql.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { API_KEY_PREFIX } from '../../authn/apiKeys.js';
+import {
+  createApiKey,
+  createServiceAccount,
+  deactivateServiceAccount,
+  revokeApiKey,
+  rotateApiKey,
+} from '../../domain/serviceAccountCommands.js';
+import { SERVICE_ACCOUNT_COLUMNS } from '../../domain/serviceAccountModel.js';
+import { requireData } from './requireData.js';
+import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+
+export const serviceAccountResolvers: Resolvers = {
+  Query: {
+    // Reached only with `manage_service_accounts` on the organisation, which covers every
+    // account of it: no per-row check. RLS keeps the rows the tenant's.
+    serviceAccounts: async (_parent, args, ctx) => {
+      const data = requireData(ctx);
+      const first = requirePageSize(args.first);
+      const where: Prisma.ServiceAccountWhereInput = { tenantId: data.tenantId };
+      const rows = await (
+        await data.tx()
+      ).serviceAccount.findMany({
+        where: { AND: [where, after(args.after)] },
+        orderBy: NEWEST_FIRST,
+        take: first + 1,
+        select: SERVICE_ACCOUNT_COLUMNS,
+      });
+      const page = await checkedPage(rows, first, (p) => Promise.resolve(p));
+      return { ...page, where };
+    },
+  },
+  Mutation: {
+    createServiceAccount: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        createServiceAccount(tx, actor, args.input),
+      ),
+    deactivateServiceAccount: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        deactivateServiceAccount(tx, actor, args.id),
+      ),
+    createApiKey: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        createApiKey(tx, actor, ctx.apiKeyPepper, args.input),
+      ),
+    rotateApiKey: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        rotateApiKey(tx, actor, ctx.apiKeyPepper, args.id, args.overlapSeconds),
+      ),
+    revokeApiKey: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) => revokeApiKey(tx, actor, args.id)),
+  },
+  ServiceAccountConnection: {
+    ...connectionFields,
+    totalCount: async (conn, _args, ctx) =>
+      (await requireData(ctx).tx()).serviceAccount.count({ where: conn.where }),
+  },
+  ServiceAccount: {
+    apiKeys: (account, _args, ctx) => requireData(ctx).apiKeysByAccount.load(account.id),
+  },
+  ApiKey: {
+    prefix: (key) => `${API_KEY_PREFIX}${key.id}`,
+  },
+};
