@@ -5,6 +5,17 @@
 import type { TenantSettingsSource } from './opa/PolicyData.js';
 import type { RecordedWrites } from './PermissionChecker.js';
 
+/**
+ * The caller's account as the gates know it: a user account, or — for a principal of kind
+ * `service` (an API key) — its service account. `id` is the account's id in the tenant
+ * (its SpiceDB subject is `<kind>:<tenant>/<id>`); `roles` its organisation roles.
+ */
+export interface CallerAccount {
+  readonly kind: 'user' | 'service_account';
+  readonly id: string;
+  readonly roles: readonly string[];
+}
+
 export interface AuthorizationData extends TenantSettingsSource {
   /** The caller's tenant (from the verified principal). */
   readonly tenantId: string;
@@ -15,6 +26,11 @@ export interface AuthorizationData extends TenantSettingsSource {
   readonly commits: number;
   /** The caller's user account in the tenant (id and organisation roles), or null. */
   currentUser(): Promise<{ readonly id: string; readonly roles: readonly string[] } | null>;
+  /**
+   * What gates 2 and 3 decide on: the caller's user account (a user principal), or its
+   * active service account (a service principal); null when it has none.
+   */
+  currentCaller(): Promise<CallerAccount | null>;
   /** What the outbox relay recorded for these objects (read-after-write tokens). */
   recordedWrites(
     objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,

@@ -16,7 +16,12 @@
 import { v1 } from '@authzed/authzed-node';
 import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
-import { MINIMIZE_LATENCY, objectRef, userSubject } from './spicedb/references.js';
+import {
+  callerSubject,
+  MINIMIZE_LATENCY,
+  objectRef,
+  type SubjectType,
+} from './spicedb/references.js';
 import type { AuthzMetrics } from './authzMetrics.js';
 import type { DecisionCache } from './DecisionCache.js';
 import { spicedbCall } from './spicedb/spicedbCall.js';
@@ -45,6 +50,11 @@ export interface PermissionCheckerOptions {
   readonly spicedb: SpiceDbConnection;
   /** SpiceDB subject id of the caller (`user:<tenant>/<user>`), or null: every check denies. */
   readonly subjectId: string | null;
+  /**
+   * The subject's SpiceDB type: a user (the default), or a service account (an API key's
+   * principal, `service_account:<tenant>/<account>`).
+   */
+  readonly subjectType?: SubjectType;
   /** The caller's tenant: checks name its objects by their ids in it. */
   readonly tenantId: string;
   readonly tokens: TokenLookup;
@@ -64,6 +74,8 @@ export interface RelationshipChecker {
   readonly hasSubject: boolean;
   /** The caller's SpiceDB user id, or null. */
   readonly subjectId: string | null;
+  /** The caller's SpiceDB subject type (absent: a user). */
+  readonly subjectType?: SubjectType;
   /**
    * The answer already known in this operation, without waiting: true or false, or
    * undefined when it is not known (then ask with `check`). `id` is the object's id in the
@@ -159,6 +171,11 @@ export class PermissionChecker implements RelationshipChecker {
   /** The caller's SpiceDB user id, or null. */
   get subjectId(): string | null {
     return this.#options.subjectId;
+  }
+
+  /** The caller's SpiceDB subject type: a user, or a service account. */
+  get subjectType(): SubjectType {
+    return this.#options.subjectType ?? 'user';
   }
 
   /**
@@ -285,7 +302,7 @@ export class PermissionChecker implements RelationshipChecker {
     const recorded = this.#options.tokens(keys);
     const { token, writtenAt } = recorded instanceof Promise ? await recorded : recorded;
     const cache = this.#options.cache?.enabled ? this.#options.cache : undefined;
-    const subject = this.#options.subjectId ?? '';
+    const subject = this.#cacheSubject();
     const results: Array<boolean | Error | undefined> = keys.map(() => undefined);
     let misses = [...keys.keys()];
     /** Checks of the batch answered by the cache, or by a check already on its way. */
@@ -336,13 +353,26 @@ export class PermissionChecker implements RelationshipChecker {
     return results as Array<boolean | Error>;
   }
 
+  /**
+   * The subject as the decision cache knows it: a user's id as it is (`<tenant>/<user>`),
+   * a service account's with its type, so the two can never share decisions.
+   */
+  #cacheSubject(): string {
+    const id = this.#options.subjectId ?? '';
+    const type = this.#options.subjectType ?? 'user';
+    return type === 'user' ? id : `${type}:${id}`;
+  }
+
   /** One CheckBulkPermissions for `keys` (`cached`: the checks of the batch not asked, for its span). */
   async #ask(
     keys: readonly CheckKey[],
     token: string | undefined,
     cached: number,
   ): Promise<Array<boolean | Error>> {
-    const subject = userSubject(this.#options.subjectId ?? '');
+    const subject = callerSubject(
+      this.#options.subjectType ?? 'user',
+      this.#options.subjectId ?? '',
+    );
     const consistency = token
       ? v1.Consistency.create({
           requirement: {

@@ -55,6 +55,39 @@ export function userTuples(
   ];
 }
 
+/** The roles a service account may hold (never ADMIN: see policies/authz.zed). */
+export const SERVICE_ACCOUNT_ROLES: readonly OrgRole[] = ['MEMBER', 'VP', 'AUDITOR'];
+
+/**
+ * A service account's relationships: `service_account:<tenant>/<id>` in its organisation,
+ * and one organisation role relation per role (ADMIN is refused before this; it has no
+ * relation a service account may hold).
+ */
+export function serviceAccountTuples(
+  tenantId: string,
+  account: { id: string; roles: readonly OrgRole[] },
+): RelationshipTuple[] {
+  const sid = objectId(tenantId, account.id);
+  const org = organizationId(tenantId);
+  return [
+    tuple('service_account', sid, 'organization', 'organization', org),
+    ...serviceAccountRoleTuples(tenantId, account.id, account.roles),
+  ];
+}
+
+/** The organisation role relations of a service account, one per role. */
+export function serviceAccountRoleTuples(
+  tenantId: string,
+  accountId: string,
+  roles: readonly OrgRole[],
+): RelationshipTuple[] {
+  const sid = objectId(tenantId, accountId);
+  const org = organizationId(tenantId);
+  return roles
+    .filter((role) => SERVICE_ACCOUNT_ROLES.includes(role))
+    .map((role) => tuple('organization', org, ORG_RELATION[role], 'service_account', sid));
+}
+
 export function teamTuples(tenantId: string, team: { id: string }): RelationshipTuple[] {
   return [
     tuple(

@@ -219,6 +219,7 @@ export class RequestAuthorizer {
             resourceId: this.objectIdOf(resourceType, id),
             permission,
             subjectId: checker.subjectId,
+            subjectType: checker.subjectType ?? 'user',
           })),
         );
       }
@@ -373,15 +374,18 @@ export class RequestAuthorizer {
         this.options.logger.warn('policy data unavailable', { error });
         return 'unavailable' as const;
       }
-      const user = await data.currentUser();
-      if (!user || !this.principal) return null;
+      const caller = await data.currentCaller();
+      if (!caller || !this.principal) return null;
       return {
         subject: this.principal.subject,
         tenantId: this.principal.tenantId,
-        userId: user.id,
-        roles: user.roles,
+        // A service account's id and roles stand where a user's do (its id is never a
+        // user's: owner and approver checks never match it); `kind` says which it is.
+        userId: caller.id,
+        roles: caller.roles,
         amr: this.principal.amr,
         scopes: this.principal.scopes,
+        ...(caller.kind === 'user' ? {} : { kind: caller.kind }),
       };
     })();
     return this.#caller;
@@ -417,10 +421,12 @@ export class RequestAuthorizer {
     this.#sinceLastCommit();
     if (this.#checker) return this.#checker;
     const data = this.#data;
-    const pending = (data ? data.currentUser() : Promise.resolve(null)).then((user) => {
+    const pending = (data ? data.currentCaller() : Promise.resolve(null)).then((caller) => {
       const checker = this.createChecker({
         spicedb: this.options.spicedb,
-        subjectId: user && data ? objectId(data.tenantId, user.id) : null,
+        // `user:<tenant>/<user>`, or `service_account:<tenant>/<account>` for an API key.
+        subjectId: caller && data ? objectId(data.tenantId, caller.id) : null,
+        ...(caller?.kind === 'service_account' ? { subjectType: caller.kind } : {}),
         tenantId: this.principal?.tenantId ?? '',
         tokens:
           this.options.localWrites ??

@@ -7,11 +7,23 @@
  * A key is generated here (authn/apiKeys.ts) and only HMAC-SHA256(pepper, key) is stored;
  * the key itself is returned once, to the mutation's caller, and is never in a row, a log
  * or an audit event (the events say that a key was made, `REDACTED`).
+ *
+ * An account's organisation roles (never ADMIN) are relationships of its SpiceDB subject
+ * `service_account:<tenant>/<id>`, written through the outbox in the transaction that
+ * changes them (setServiceAccountRoles; deactivation deletes them), so the next request
+ * is decided on them (read-after-write, as for users).
  */
 import { randomUUID } from 'node:crypto';
 import { generateApiKey, hashApiKey } from '../authn/apiKeys.js';
 import type { TenantTx } from '../data/TenantDatabase.js';
 import { Prisma } from '../generated/prisma/client.js';
+import type { OrgRole } from '../generated/prisma/enums.js';
+import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
+import {
+  SERVICE_ACCOUNT_ROLES,
+  serviceAccountRoleTuples,
+  serviceAccountTuples,
+} from '../authz/RelationshipTuple.js';
 import { badUserInput, conflict, notFound } from '../errors/clientErrors.js';
 import { diff, REDACTED, type Changed } from './Changed.js';
 import { requireId, requireText } from './inputValidation.js';
@@ -109,6 +121,34 @@ function requireOverlap(seconds: number | null | undefined): number {
     });
   }
   return seconds;
+}
+
+/**
+ * The row of an account, locked until the transaction ends: two role changes of one account
+ * are serialised, so each one's relationship changes start from what the other committed.
+ */
+async function lockAccount(tx: TenantTx, tenantId: string, id: string): Promise<void> {
+  await tx.$queryRawUnsafe(
+    'select 1 from service_accounts where tenant_id = $1::uuid and id = $2::uuid for update',
+    tenantId,
+    id,
+  );
+}
+
+/**
+ * The roles a service account may hold, duplicates dropped (first kept): ADMIN is refused
+ * (BAD_USER_INPUT), as an admin key could manage keys and grant itself roles.
+ */
+export function requireServiceAccountRoles(roles: readonly OrgRole[]): OrgRole[] {
+  for (const role of roles) {
+    if (!SERVICE_ACCOUNT_ROLES.includes(role)) {
+      throw badUserInput(
+        `roles: a service account may hold ${SERVICE_ACCOUNT_ROLES.join(', ')}, never ${role}`,
+        { field: 'roles' },
+      );
+    }
+  }
+  return [...new Set(roles)];
 }
 
 async function findAccount(tx: TenantTx, tenantId: string, id: string) {
@@ -212,10 +252,53 @@ export async function deactivateServiceAccount(
   });
   // Already inactive (or deactivated concurrently): nothing changes.
   const after = updated ?? (await findAccount(tx, actor.tenantId, accountId));
+  if (updated) {
+    // Its relationships go with it (the row keeps its roles, as a record of what it held):
+    // the update locked the row, so these are the roles a concurrent change committed.
+    await enqueueRelationships(
+      tx,
+      actor.tenantId,
+      serviceAccountTuples(actor.tenantId, updated).map(remove),
+    );
+  }
   return {
     value: after,
     resource: { type: 'service_account', id: accountId },
     changes: diff(before, after, ACCOUNT_AUDITED),
+  };
+}
+
+/**
+ * Sets an active account's organisation roles (MEMBER, VP, AUDITOR; [] for none): the new
+ * role relations are TOUCHed and the removed ones DELETEd through the outbox, in this
+ * transaction. CONFLICT for a deactivated account (its relationships are gone with it).
+ */
+export async function setServiceAccountRoles(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+  roles: readonly OrgRole[],
+): Promise<Changed<ServiceAccountModel>> {
+  const accountId = requireId(id, 'id');
+  const wanted = requireServiceAccountRoles(roles);
+  await lockAccount(tx, actor.tenantId, accountId);
+  const before = await findAccount(tx, actor.tenantId, accountId);
+  if (!before.active) throw conflict('The service account is deactivated');
+  const after = await tx.serviceAccount.update({
+    where: { tenantId_id: { tenantId: actor.tenantId, id: accountId } },
+    data: { roles: wanted },
+    select: SERVICE_ACCOUNT_COLUMNS,
+  });
+  const removed = before.roles.filter((r) => !wanted.includes(r));
+  await enqueueRelationships(tx, actor.tenantId, [
+    // The account's organisation relation with its roles (TOUCH: idempotent).
+    ...serviceAccountTuples(actor.tenantId, after).map(touch),
+    ...serviceAccountRoleTuples(actor.tenantId, accountId, removed).map(remove),
+  ]);
+  return {
+    value: after,
+    resource: { type: 'service_account', id: accountId },
+    changes: diff(before, after, ['roles']),
   };
 }
 

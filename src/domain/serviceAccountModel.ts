@@ -24,6 +24,7 @@ export const SERVICE_ACCOUNT_COLUMNS = {
   active: true,
   createdAt: true,
   deactivatedAt: true,
+  roles: true,
 } as const satisfies Record<keyof ServiceAccountModel, true>;
 
 /** The columns of a key that may be read: all but `hash`. */

@@ -329,7 +329,8 @@ export type Mutation = {
   createWorkflow: Workflow;
   /**
    * Deactivates a service account: each of its keys is refused from the next request (401),
-   * whatever its expiry. Idempotent. NOT_FOUND for an id that is not of this organisation.
+   * whatever its expiry, and its roles' relationships are removed. Idempotent. NOT_FOUND for
+   * an id that is not of this organisation.
    */
   deactivateServiceAccount: ServiceAccount;
   /** Deletes a credential (its owner or an organisation admin). Returns its id. */
@@ -351,6 +352,13 @@ export type Mutation = {
   rotateApiKey: CreatedApiKey;
   /** Replaces the secret of a credential (rotation); owner only. */
   rotateCredential: Credential;
+  /**
+   * Sets an active service account's organisation roles — MEMBER, VP, AUDITOR; `[]` for
+   * none; never ADMIN (BAD_USER_INPUT) — replacing the ones it had. Its keys are then
+   * authorised by them like a user of those roles, from the next request on. CONFLICT for a
+   * deactivated account; NOT_FOUND for an id that is not of this organisation.
+   */
+  setServiceAccountRoles: ServiceAccount;
   /** Grants a user of the same organisation a role on the workflow (replacing an earlier one). */
   shareWorkflow: Workflow;
   /** DRAFT → PENDING_APPROVAL. */
@@ -424,6 +432,12 @@ export type MutationRotateApiKeyArgs = {
 export type MutationRotateCredentialArgs = {
   id: Scalars['ID']['input'];
   secret: Scalars['String']['input'];
+};
+
+
+export type MutationSetServiceAccountRolesArgs = {
+  id: Scalars['String']['input'];
+  roles: Array<OrgRole>;
 };
 
 
@@ -602,6 +616,11 @@ export type ServiceAccount = {
   /** Its principal's subject is `service:<id>`. */
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /**
+   * Organisation roles (`setServiceAccountRoles`; none when made): what its keys may do, as
+   * for a user of those roles. Kept when deactivated, as a record; they no longer count.
+   */
+  roles: Array<OrgRole>;
 };
 
 export type ServiceAccountConnection = {
@@ -1132,6 +1151,7 @@ export type MutationResolvers<ContextType = GatehouseContext, ParentType extends
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rotateApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationRotateApiKeyArgs, 'id' | 'overlapSeconds'>>;
   rotateCredential?: Resolver<ResolversTypes['Credential'], ParentType, ContextType, RequireFields<MutationRotateCredentialArgs, 'id' | 'secret'>>;
+  setServiceAccountRoles?: Resolver<ResolversTypes['ServiceAccount'], ParentType, ContextType, RequireFields<MutationSetServiceAccountRolesArgs, 'id' | 'roles'>>;
   shareWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationShareWorkflowArgs, 'id' | 'role' | 'userId'>>;
   submitWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationSubmitWorkflowArgs, 'id'>>;
   unshareWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationUnshareWorkflowArgs, 'id' | 'userId'>>;
@@ -1176,6 +1196,7 @@ export type ServiceAccountResolvers<ContextType = GatehouseContext, ParentType e
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['OrgRole']>, ParentType, ContextType>;
 };
 
 export type ServiceAccountConnectionResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['ServiceAccountConnection'] = ResolversParentTypes['ServiceAccountConnection']> = {

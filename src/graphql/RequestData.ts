@@ -17,7 +17,9 @@ import type {
 import { forbidden } from '../errors/clientErrors.js';
 import type { Actor } from '../domain/workflowCommands.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
-import type { AuthorizationData } from '../authz/AuthorizationData.js';
+import type { AuthorizationData, CallerAccount } from '../authz/AuthorizationData.js';
+import type { OrgRole } from '../generated/prisma/enums.js';
+import type { Principal } from '../authn/Principal.js';
 import type { OperationAuditLog } from '../audit/OperationAuditLog.js';
 import type { Changed } from '../domain/Changed.js';
 import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
@@ -47,18 +49,42 @@ function groupByKey<T, K>(keys: readonly K[], rows: readonly T[], keyOf: (row: T
   return keys.map((k) => map.get(k) ?? []);
 }
 
+/** The caller's account, with its roles typed as stored (see AuthorizationData). */
+export interface Caller extends CallerAccount {
+  readonly roles: readonly OrgRole[];
+}
+
+/** A service principal's subject: `service:<service account id>` (authn/ApiKeyVerifier.ts). */
+const SERVICE_SUBJECT = 'service:';
+
 export class RequestData implements AuthorizationData {
   readonly uow: RequestUnitOfWork;
   readonly tenantId: string;
   /** What this operation leaves in the audit trail (gate 5). */
   readonly audit: OperationAuditLog;
 
-  /** `knownUser`: the caller's account, already read (a subscription's events). */
-  constructor(uow: RequestUnitOfWork, audit: OperationAuditLog, knownUser?: User | null) {
+  /** The principal's kind: a user, or a service account (an API key). */
+  readonly callerKind: Principal['kind'];
+
+  /**
+   * `knownUser`: the caller's account, already read (a subscription's events);
+   * `callerKind`: the principal's kind (a service principal has no user account).
+   */
+  constructor(
+    uow: RequestUnitOfWork,
+    audit: OperationAuditLog,
+    knownUser?: User | null,
+    callerKind: Principal['kind'] = 'user',
+  ) {
     this.uow = uow;
     this.tenantId = uow.scope.tenantId;
     this.audit = audit;
-    if (knownUser !== undefined) {
+    this.callerKind = callerKind;
+    if (callerKind === 'service') {
+      // Never a user account, whatever user might have a subject `service:…`.
+      this.#currentUser = Promise.resolve(null);
+      this.#knownUserId = null;
+    } else if (knownUser !== undefined) {
       this.#currentUser = Promise.resolve(knownUser);
       this.#knownUserId = knownUser?.id ?? null;
     }
@@ -248,6 +274,35 @@ export class RequestData implements AuthorizationData {
   }
 
   #knownUserId: string | null | undefined;
+  #currentCaller: Promise<Caller | null> | undefined;
+
+  /**
+   * The caller's account for gates 2 and 3, once per operation: the user account of a user
+   * principal (as currentUser), or the active service account of a service principal
+   * (`service:<id>`), with its roles; null when there is none.
+   */
+  currentCaller(): Promise<Caller | null> {
+    this.#currentCaller ??=
+      this.callerKind === 'service'
+        ? this.#serviceAccount()
+        : this.currentUser().then((user) =>
+            user ? { kind: 'user' as const, id: user.id, roles: user.roles } : null,
+          );
+    return this.#currentCaller;
+  }
+
+  async #serviceAccount(): Promise<Caller | null> {
+    const subject = this.uow.scope.subject;
+    if (!subject.startsWith(SERVICE_SUBJECT)) return null;
+    const id = subject.slice(SERVICE_SUBJECT.length);
+    const account = await (
+      await this.tx()
+    ).serviceAccount.findFirst({
+      where: { tenantId: this.tenantId, id, active: true },
+      select: { id: true, roles: true },
+    });
+    return account ? { kind: 'service_account', id: account.id, roles: account.roles } : null;
+  }
 
   /** The caller's user id, when this operation has looked it up (undefined: not yet). */
   get knownUserId(): string | null | undefined {
@@ -271,6 +326,11 @@ export class RequestData implements AuthorizationData {
     try {
       const changed = await this.uow.mutation(
         async (tx) => {
+          if (this.callerKind === 'service') {
+            // Mutations record a user as their actor (owner, approver, updated_by): a
+            // service account reads what its roles allow and changes nothing.
+            throw forbidden('A service account cannot run mutations', { reason: 'NO_ACCOUNT' });
+          }
           const user = await tx.user.findFirst({
             where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
             select: { id: true },

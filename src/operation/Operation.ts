@@ -129,7 +129,7 @@ export class Operation {
       traceId: this.identity.traceId,
       logger: this.#logger,
     });
-    return new RequestData(uow, audit, knownUser);
+    return new RequestData(uow, audit, knownUser, principal.kind);
   }
 
   /**

@@ -375,6 +375,22 @@ const rows: Row[] = [
     errors: { deactivateServiceAccount: 'FORBIDDEN' },
   },
   {
+    who: 'bob',
+    what: 'a member cannot set a service account’s roles',
+    query: 'mutation($a: String!) { setServiceAccountRoles(id: $a, roles: [MEMBER]) { id } }',
+    variables: { a: '00000000-0000-4000-a000-00000000abcd' },
+    data: null,
+    errors: { setServiceAccountRoles: 'FORBIDDEN' },
+  },
+  {
+    who: 'mallory',
+    what: 'an org admin setting roles of an account outside her organisation finds nothing',
+    query: 'mutation($a: String!) { setServiceAccountRoles(id: $a, roles: [AUDITOR]) { id } }',
+    variables: { a: '00000000-0000-4000-a000-00000000abcd' },
+    data: null,
+    errors: { setServiceAccountRoles: 'NOT_FOUND' },
+  },
+  {
     who: 'mallory',
     what: 'an org admin acting on an account outside her organisation finds nothing',
     query: 'mutation($a: String!) { deactivateServiceAccount(id: $a) { id } }',

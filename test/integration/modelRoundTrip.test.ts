@@ -232,6 +232,8 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       active,
       createdAt: at(90 + i),
       deactivatedAt: active ? null : at(95 + i),
+      // Organisation roles: none (the default) and several.
+      roles: i === 0 ? [] : ['MEMBER', 'AUDITOR'],
     }));
     return roundTrip('service_accounts', rows, {
       create: (tx, data) => tx.serviceAccount.create({ data }),

@@ -90,6 +90,7 @@ function fakeData(overrides: Partial<AuthorizationData> = {}): AuthorizationData
     tenantId: principal.tenantId,
     commits: 0,
     currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
+    currentCaller: () => Promise.resolve({ kind: 'user', id: 'u', roles: [] }),
     recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
     policyResource: () => Promise.resolve(null),
     policySettings: () => Promise.resolve(null),
@@ -330,6 +331,7 @@ describe('@classified: one decision per field and operation, about the data clas
     const account: AuthorizationData = {
       tenantId: base.tenantId,
       currentUser: () => base.currentUser(),
+      currentCaller: () => base.currentCaller(),
       recordedWrites: (objects) => base.recordedWrites(objects),
       policyResource: (type, id) => base.policyResource(type, id),
       policySettings: () => base.policySettings(),

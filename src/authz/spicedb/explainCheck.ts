@@ -8,7 +8,7 @@
  */
 import { v1 } from '@authzed/authzed-node';
 import type { SpiceDbConnection } from './SpiceDbConnection.js';
-import { FULLY_CONSISTENT, objectRef, userSubject } from './references.js';
+import { callerSubject, FULLY_CONSISTENT, objectRef, type SubjectType } from './references.js';
 
 const MAX_LINES = 40;
 
@@ -33,7 +33,14 @@ function render(trace: CheckDebugTrace, depth: number, out: string[]): void {
 
 export async function explainCheck(
   spicedb: SpiceDbConnection,
-  check: { resourceType: string; resourceId: string; permission: string; subjectId: string },
+  check: {
+    resourceType: string;
+    resourceId: string;
+    permission: string;
+    subjectId: string;
+    /** Default: a user. */
+    subjectType?: SubjectType;
+  },
 ): Promise<string[]> {
   try {
     const response = await spicedb.permissions.checkPermission(
@@ -41,7 +48,7 @@ export async function explainCheck(
         consistency: FULLY_CONSISTENT,
         resource: objectRef(check.resourceType, check.resourceId),
         permission: check.permission,
-        subject: userSubject(check.subjectId),
+        subject: callerSubject(check.subjectType ?? 'user', check.subjectId),
         withTracing: true,
       }),
     );

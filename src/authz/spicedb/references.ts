@@ -5,9 +5,22 @@ export function objectRef(objectType: string, objectId: string): v1.ObjectRefere
   return v1.ObjectReference.create({ objectType, objectId });
 }
 
+/** The SpiceDB object types a caller can be: a user, or a service account (an API key's). */
+export type SubjectType = 'user' | 'service_account';
+
 /** The caller as a SpiceDB subject: `user:<tenant>/<user id>`. */
 export function userSubject(subjectId: string): v1.SubjectReference {
   return v1.SubjectReference.create({ object: objectRef('user', subjectId) });
+}
+
+/**
+ * The caller as a SpiceDB subject of its type: `user:<tenant>/<user id>` or
+ * `service_account:<tenant>/<account id>`.
+ */
+export function callerSubject(subjectType: SubjectType, subjectId: string): v1.SubjectReference {
+  return subjectType === 'user'
+    ? userSubject(subjectId)
+    : v1.SubjectReference.create({ object: objectRef(subjectType, subjectId) });
 }
 
 export const MINIMIZE_LATENCY = v1.Consistency.create({

@@ -18,7 +18,8 @@ export const credentialResolvers: Resolvers = {
     credentials: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
       const first = requirePageSize(args.first);
-      const user = await data.currentUser();
+      // A user, or a service account (with its roles: it owns no credential).
+      const user = await data.currentCaller();
       if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
       const where: Prisma.CredentialWhereInput = {
         AND: [{ tenantId: data.tenantId }, visibleCredentials(user)],

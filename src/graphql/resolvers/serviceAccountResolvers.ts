@@ -7,6 +7,7 @@ import {
   deactivateServiceAccount,
   revokeApiKey,
   rotateApiKey,
+  setServiceAccountRoles,
 } from '../../domain/serviceAccountCommands.js';
 import { SERVICE_ACCOUNT_COLUMNS } from '../../domain/serviceAccountModel.js';
 import { requireData } from './requireData.js';
@@ -40,6 +41,10 @@ export const serviceAccountResolvers: Resolvers = {
     deactivateServiceAccount: (_parent, args, ctx, info) =>
       requireData(ctx).mutate(info, args, (tx, actor) =>
         deactivateServiceAccount(tx, actor, args.id),
+      ),
+    setServiceAccountRoles: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        setServiceAccountRoles(tx, actor, args.id, args.roles),
       ),
     createApiKey: (_parent, args, ctx, info) =>
       requireData(ctx).mutate(info, args, (tx, actor) =>

@@ -19,7 +19,8 @@ export const workflowResolvers: Resolvers = {
     workflows: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
       const first = requirePageSize(args.first);
-      const user = await data.currentUser();
+      // A user, or a service account (with its roles: it owns and is shared nothing).
+      const user = await data.currentCaller();
       if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
       const where: Prisma.WorkflowWhereInput = {
         AND: [
