@@ -75,6 +75,8 @@ export interface AuthzConfig {
   readonly policyDataTtlMs: number;
   /** Reload the bundle and the data file when they change on disk (development). */
   readonly watchPolicies: boolean;
+  /** `@requiresScopes` binds identity-provider tokens too, not only API keys. */
+  readonly requireUserScopes: boolean;
 }
 
 /** A key that seals credential secrets (domain/secretBox.ts). */
@@ -267,6 +269,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  AUTH_REQUIRE_SCOPES: booleanString.default(false),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -568,6 +571,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     authz: {
       spicedb,
+      requireUserScopes: e.AUTH_REQUIRE_SCOPES,
       deadlineMs: e.SPICEDB_DEADLINE_MS,
       outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
       explain: e.NODE_ENV === 'development',

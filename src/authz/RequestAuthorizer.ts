@@ -42,6 +42,8 @@ export interface AuthorizerOptions {
   readonly logger: Logger;
   /** Gates 2 and 3's meters (authzMetrics.ts). */
   readonly metrics?: AuthzMetrics;
+  /** Whether `@requiresScopes` binds identity-provider tokens too (AUTH_REQUIRE_SCOPES). */
+  readonly userScopes?: boolean;
   /** Decisions shared across requests. */
   readonly cache?: DecisionCache;
   /**
@@ -175,10 +177,19 @@ export class RequestAuthorizer {
     return tenantObjectId(this.principal?.tenantId ?? '', resourceType, id);
   }
 
+  /**
+   * `@requiresScopes`: the caller's credential must hold every scope of one of the lists
+   * (`<area>:*` holds every `<area>:…`). Enforced for API keys always; for identity-provider
+   * tokens only with AUTH_REQUIRE_SCOPES (many providers issue no API scopes), anonymous
+   * callers being refused by the other rules of the field.
+   */
   scopes(anyOf: ReadonlyArray<readonly string[]>): Decision {
-    if (anyOf.length === 0) return ALLOW;
-    const held = new Set(this.principal?.scopes ?? []);
-    if (anyOf.some((all) => all.every((s) => held.has(s)))) return ALLOW;
+    if (anyOf.length === 0 || !this.principal) return ALLOW;
+    if (this.principal.kind === 'user' && !this.options.userScopes) return ALLOW;
+    const held = new Set(this.principal.scopes);
+    const holds = (scope: string): boolean =>
+      held.has(scope) || held.has(`${scope.slice(0, scope.lastIndexOf(':'))}:*`);
+    if (anyOf.some((all) => all.every(holds))) return ALLOW;
     return deny('scope', [`requires scopes ${anyOf.map((all) => all.join(' & ')).join(' | ')}`]);
   }
 

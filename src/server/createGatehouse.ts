@@ -247,6 +247,7 @@ export async function createGatehouse(
         spicedb: spice,
         deadlineMs: config.authz.deadlineMs,
         explain: config.authz.explain,
+        userScopes: config.authz.requireUserScopes,
         cache: decisions,
         ...(localWrites ? { localWrites } : {}),
         policies,

@@ -204,3 +204,39 @@ describe('the lockout', () => {
     }
   });
 });
+
+// A server of its own again, holding identity-provider tokens to scopes as well.
+describe('AUTH_REQUIRE_SCOPES', () => {
+  it('holds identity-provider tokens to @requiresScopes too', async () => {
+    const strict = await startTestServer({ AUTH_REQUIRE_SCOPES: 'true' });
+    try {
+      const ask = async (token: string, query: string) => {
+        const res = await fetch(`${strict.url}/graphql`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query }),
+        });
+        return (await res.json()) as {
+          data?: Record<string, unknown> | null;
+          errors?: Array<{ extensions: { code: string; gate?: string } }>;
+        };
+      };
+      const LIST = '{ workflows(first: 1) { totalCount } }';
+      const bare = await strict.token('alice');
+      const denied = await ask(bare, LIST);
+      expect(denied.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', gate: 'scope' });
+      // `me` needs no scope.
+      expect((await ask(bare, '{ me { subject } }')).data).toEqual({
+        me: { subject: 'demo|alice' },
+      });
+      const scoped = await strict.token('alice', { scopes: ['openid', 'workflows:read'] });
+      const allowed = await ask(scoped, LIST);
+      expect(allowed.errors).toBeUndefined();
+      expect((allowed.data?.['workflows'] as { totalCount: number }).totalCount).toBeGreaterThan(0);
+      const wildcard = await strict.token('alice', { scopes: ['workflows:*'] });
+      expect((await ask(wildcard, LIST)).errors).toBeUndefined();
+    } finally {
+      await strict.stop();
+    }
+  });
+});

@@ -22,8 +22,10 @@ import type { TestTenant } from '../support/testDatabase.js';
 
 const ACCOUNT = 'id name active roles';
 const CREATE_ACCOUNT = `mutation($n: String!) { createServiceAccount(input: { name: $n }) { ${ACCOUNT} } }`;
-const CREATE_KEY = `mutation($a: String!) {
-  createApiKey(input: { serviceAccountId: $a, scopes: ["ci:read"] }) { key } }`;
+const CREATE_KEY = `mutation($a: String!, $s: [String!]!) {
+  createApiKey(input: { serviceAccountId: $a, scopes: $s }) { key } }`;
+/** Scopes for every operation these tests try (`<area>:*` holds every `<area>:…`). */
+const ALL_SCOPES = ['workflows:*', 'audit:read', 'directory:read', 'service_accounts:*'];
 const SET_ROLES = `mutation($id: String!, $r: [OrgRole!]!) {
   setServiceAccountRoles(id: $id, roles: $r) { ${ACCOUNT} } }`;
 const DEACTIVATE = `mutation($id: String!) { deactivateServiceAccount(id: $id) { ${ACCOUNT} } }`;
@@ -95,14 +97,19 @@ function codeOf(body: Body<unknown>): unknown {
 const names = (list: WorkflowList) => list.workflows.edges.map((e) => e.node.name).sort();
 
 /** An account of the private tenant, made by its admin, with one key. */
-async function accountWithKey(): Promise<{ account: Account; key: string }> {
+async function accountWithKey(
+  scopes: readonly string[] = ALL_SCOPES,
+): Promise<{ account: Account; key: string }> {
   const { createServiceAccount: account } = ok(
     await asToken<{ createServiceAccount: Account }>(tokens[0], CREATE_ACCOUNT, {
       n: `ci ${randomUUID()}`,
     }),
   );
   const { createApiKey } = ok(
-    await asToken<{ createApiKey: { key: string } }>(tokens[0], CREATE_KEY, { a: account.id }),
+    await asToken<{ createApiKey: { key: string } }>(tokens[0], CREATE_KEY, {
+      a: account.id,
+      s: scopes,
+    }),
   );
   return { account, key: createApiKey.key };
 }
@@ -212,6 +219,24 @@ describe('a service account with roles', () => {
     expect(codeOf(await asKey(key, READ_WF, { id: workflows[0]!.id }))).toBe('FORBIDDEN');
     expect(codeOf(await asKey(key, READ_USER, { id: tenant.users[1]!.id }))).toBe('FORBIDDEN');
     expect(ok(await asKey<WorkflowList>(key, LIST)).workflows.edges).toEqual([]);
+  });
+
+  it('needs its key’s scope for each operation, whatever its roles allow', async () => {
+    const narrow = await accountWithKey(['workflows:read']);
+    await setRoles(narrow.account.id, ['AUDITOR']);
+    expect(names(ok(await asKey<WorkflowList>(narrow.key, LIST)))).toEqual(
+      workflows.map((w) => w.name).sort(),
+    );
+    for (const [query, variables] of [
+      [AUDIT, { f: {} }],
+      [READ_USER, { id: tenant.users[1]!.id }],
+    ] as const) {
+      const denied = await asKey(narrow.key, query, variables);
+      expect(codeOf(denied)).toBe('FORBIDDEN');
+      expect(denied.errors![0]!.extensions?.['gate']).toBe('scope');
+    }
+    // A user's token is not held to scopes (AUTH_REQUIRE_SCOPES is off by default).
+    ok(await asToken(tokens[0], AUDIT, { f: {} }));
   });
 
   it('is never ADMIN', async () => {

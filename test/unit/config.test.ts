@@ -485,3 +485,11 @@ describe('the metrics endpoint', () => {
     expect(configError({ METRICS_PORT: 'http' }).message).toContain('METRICS_PORT');
   });
 });
+
+describe('AUTH_REQUIRE_SCOPES', () => {
+  it('holds only API keys to scopes by default; identity-provider tokens too when true', () => {
+    expect(loadConfig({}).authz.requireUserScopes).toBe(false);
+    expect(loadConfig({ AUTH_REQUIRE_SCOPES: 'true' }).authz.requireUserScopes).toBe(true);
+    expect(configError({ AUTH_REQUIRE_SCOPES: 'yes' }).message).toContain('AUTH_REQUIRE_SCOPES');
+  });
+});
