@@ -9,11 +9,12 @@
 //   serve: builds if needed, then runs it with the given collector configuration, e.g. an
 //          `otlp` receiver and the `debug` exporter to see what Gatehouse sends.
 // The manifest pins every component; the builder pin is here and must move with them.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findGo, serveForeground } from './goTool.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MANIFEST = path.join(root, 'tools', 'otelcol', 'builder-config.yaml');
@@ -24,17 +25,6 @@ const BUILDER_BIN = path.join(root, '.tools', 'ocb', BUILDER_VERSION, 'builder')
 const BUILD_DIR = path.join(root, '.tools', 'otelcol');
 export const OTELCOL_BIN = path.join(root, '.tools', 'bin', 'otelcol');
 const STAMP = `${OTELCOL_BIN}.sha256`;
-
-/** `go`, from PATH or where the Go distribution installs itself. */
-function go(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error(
-    'the OpenTelemetry Collector is built with Go (1.26, for its builder), which is not installed',
-  );
-}
 
 /** What the binary is built from: the builder release and the manifest's text. */
 function pin(): string {
@@ -48,7 +38,7 @@ export function buildOtelcol(): string {
   const want = pin();
   if (existsSync(OTELCOL_BIN) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === want)
     return OTELCOL_BIN;
-  const goBin = go();
+  const goBin = findGo('the OpenTelemetry Collector (with its builder)');
   // The builder finds `go` on PATH (dist.go is left out of the manifest) for `go mod tidy`
   // and `go build`.
   const env = {
@@ -86,12 +76,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   } else if (command === 'serve' && config) {
     // npm runs scripts in the root; the path is the caller's, from where npm was started.
     const file = path.resolve(process.env['INIT_CWD'] ?? process.cwd(), config);
-    const child = spawn(buildOtelcol(), ['--config', file, ...process.argv.slice(4)], {
-      stdio: 'inherit',
-    });
-    for (const signal of ['SIGINT', 'SIGTERM'] as const)
-      process.on(signal, () => child.kill(signal));
-    child.on('exit', (code) => process.exit(code ?? 1));
+    serveForeground(buildOtelcol(), ['--config', file, ...process.argv.slice(4)]);
   } else {
     process.stderr.write('usage: tsx tools/otelcol.ts build | serve <config.yaml> [flags…]\n');
     process.exit(2);

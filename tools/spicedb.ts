@@ -5,23 +5,15 @@
 //   serve: runs it as a development cluster of one: in-memory datastore, gRPC on
 //          SPICEDB_GRPC_ADDR (default 127.0.0.1:50051), preshared key SPICEDB_PRESHARED_KEY.
 // Its own Go module: SpiceDB's dependencies must not move the OPA CLI's (tools/go.mod).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findGo, serveForeground } from './goTool.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const module = path.join(root, 'tools', 'spicedb');
 export const SPICEDB_BIN = path.join(root, '.tools', 'bin', 'spicedb');
-
-/** `go`, from PATH or where the Go distribution installs itself. */
-function go(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('the SpiceDB server is built with Go (1.26), which is not installed');
-}
 
 export function buildSpiceDb(): string {
   const pin = Math.max(
@@ -30,10 +22,14 @@ export function buildSpiceDb(): string {
   );
   if (existsSync(SPICEDB_BIN) && statSync(SPICEDB_BIN).mtimeMs >= pin) return SPICEDB_BIN;
   process.stderr.write('building the SpiceDB server (tools/spicedb/go.mod)…\n');
-  execFileSync(go(), ['build', '-o', SPICEDB_BIN, 'github.com/authzed/spicedb/cmd/spicedb'], {
-    cwd: module,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  execFileSync(
+    findGo('the SpiceDB server'),
+    ['build', '-o', SPICEDB_BIN, 'github.com/authzed/spicedb/cmd/spicedb'],
+    {
+      cwd: module,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   return SPICEDB_BIN;
 }
 
@@ -64,14 +60,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   } else if (command === 'serve') {
     const presharedKey = process.env['SPICEDB_PRESHARED_KEY'];
     if (!presharedKey) throw new Error('set SPICEDB_PRESHARED_KEY (the key Gatehouse will send)');
-    const child = spawn(
+    serveForeground(
       buildSpiceDb(),
       serveArgs({ grpcAddr: process.env['SPICEDB_GRPC_ADDR'] ?? '127.0.0.1:50051', presharedKey }),
-      { stdio: 'inherit' },
     );
-    for (const signal of ['SIGINT', 'SIGTERM'] as const)
-      process.on(signal, () => child.kill(signal));
-    child.on('exit', (code) => process.exit(code ?? 1));
   } else {
     process.stderr.write('usage: tsx tools/spicedb.ts build|serve\n');
     process.exit(2);

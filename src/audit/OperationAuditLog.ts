@@ -15,7 +15,6 @@
  * evidence). Anonymous callers have no verified tenant: nothing is appended for them.
  */
 import { GraphQLError } from 'graphql';
-import { API_KEY_PREFIX } from '../authn/apiKeys.js';
 import type { TenantDatabase, TenantTx } from '../data/TenantDatabase.js';
 import { ErrorCode, isErrorCode } from '../errors/ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
@@ -144,12 +143,9 @@ export class OperationAuditLog {
 
   #argumentResource(spec: AuditSpec, args: Readonly<Record<string, unknown>>): AuditResource {
     const id = spec.argument === undefined ? undefined : args[spec.argument];
-    // As the client sent it (it may not be an id at all), bounded — except an API key
-    // pasted where its id belongs (`revokeApiKey(id: "ghk_…")`): a key is never recorded.
-    const named =
-      typeof id === 'string' && !id.toLowerCase().includes(API_KEY_PREFIX)
-        ? id.slice(0, MAX_ID_LENGTH).toLowerCase()
-        : null;
+    // As the client sent it (it may not be an id at all), bounded. (An API key pasted here
+    // is masked with every other text of the event: appendAuditEvents.ts.)
+    const named = typeof id === 'string' ? id.slice(0, MAX_ID_LENGTH).toLowerCase() : null;
     return { type: resourceType(spec.action), id: named };
   }
 

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TenantTx } from '../data/TenantDatabase.js';
+import { API_KEY_IN_TEXT } from '../authn/apiKeys.js';
 import { inSpan } from '../observability/spans.js';
 import type { AuditEvent, AuditEventInput, JsonValue } from './AuditEvent.js';
 import { chainHash } from './auditHash.js';
@@ -21,11 +22,15 @@ export const AUDIT_CHANNEL = 'gatehouse_audit';
 
 /**
  * Text as PostgreSQL stores it: no NUL, no lone surrogates (both would be stored
- * differently from what was hashed, or refused). A replacement character stands in.
+ * differently from what was hashed, or refused). A replacement character stands in. And
+ * never an API key, wherever a client put one (an id argument, a name): `[redacted]`.
  */
 function storable<T extends JsonValue>(value: T): T {
   if (typeof value === 'string') {
-    return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T;
+    return value
+      .toWellFormed()
+      .replaceAll('\u0000', '\uFFFD')
+      .replace(API_KEY_IN_TEXT, '[redacted]') as T;
   }
   if (Array.isArray(value)) return value.map((v: JsonValue) => storable(v)) as unknown as T;
   if (typeof value === 'object' && value !== null) {

@@ -24,6 +24,8 @@ export const API_KEY_HASH_BYTES = 32;
 
 /** The whole key, nothing before or after it: exact lengths, exact alphabets. */
 const API_KEY = /^ghk_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+/** A key anywhere in a text, in any case (a key pasted where it does not belong). */
+export const API_KEY_IN_TEXT = /ghk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}/gi;
 /** Characters in a key. */
 export const API_KEY_LENGTH = API_KEY_PREFIX.length + 24 + 1 + 43;
 

@@ -14,7 +14,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   defaultResource,
@@ -35,6 +35,9 @@ import {
 import type { Logger } from './logger.js';
 
 export const METER_NAME = 'gatehouse';
+
+/** A value a data point's attribute is compared with (`sum`). */
+type Wanted = string | number | boolean;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -165,16 +168,22 @@ export class Metrics {
   }
 
   /**
-   * The total of metric `name` over the data points whose attributes include `attributes`:
-   * a sum's value, a gauge's value, a histogram's count of measurements. 0 when none.
+   * The total of metric `name` over the data points whose attributes match `attributes`
+   * (an array value: any of those values): a sum's value, a gauge's value, a histogram's
+   * count of measurements. 0 when none. One collection.
    */
-  async sum(name: string, attributes: Attributes = {}): Promise<number> {
+  async sum(
+    name: string,
+    attributes: Readonly<Record<string, Wanted | readonly Wanted[]>> = {},
+  ): Promise<number> {
     const wanted = Object.entries(attributes);
+    const matches = (actual: unknown, value: Wanted | readonly Wanted[]): boolean =>
+      typeof value === 'object' ? value.some((v) => v === actual) : actual === value;
     let total = 0;
     for (const metric of await this.collect()) {
       if (metric.descriptor.name !== name) continue;
       for (const point of metric.dataPoints) {
-        if (!wanted.every(([k, v]) => point.attributes[k] === v)) continue;
+        if (!wanted.every(([k, v]) => matches(point.attributes[k], v))) continue;
         const value = point.value as number | { count: number };
         total +=
           metric.dataPointType === DataPointType.HISTOGRAM

@@ -32,56 +32,25 @@ async function tenantCreate(
   }
 }
 
+/** The options of a valid tenant, `overrides` last. */
+function options(overrides: Record<string, string> = {}): string[] {
+  const all = {
+    slug: `org-${randomUUID().slice(0, 8)}`,
+    name: 'Real Org',
+    'admin-subject': `oidc|${randomUUID()}`,
+    'admin-email': 'first.admin@real.example',
+    'admin-name': 'First Admin',
+    ...overrides,
+  };
+  return Object.entries(all).flatMap(([name, value]) => [`--${name}`, value]);
+}
+
 describe('tenant:create refuses bad options (exit 2, the option named)', () => {
   it.each([
     [['--slug', 'x'], 'usage: npm run tenant:create'],
-    [
-      [
-        '--slug',
-        'a',
-        '--name',
-        'n',
-        '--admin-subject',
-        's',
-        '--admin-email',
-        'e@x.io',
-        '--admin-name',
-        'A',
-      ],
-      '--slug',
-    ],
-    [
-      [
-        '--slug',
-        'okay',
-        '--name',
-        'n',
-        '--admin-subject',
-        's',
-        '--admin-email',
-        'not-an-email',
-        '--admin-name',
-        'A',
-      ],
-      '--admin-email',
-    ],
-    [
-      [
-        '--slug',
-        'okay',
-        '--name',
-        'n',
-        '--admin-subject',
-        's',
-        '--admin-email',
-        'e@x.io',
-        '--admin-name',
-        'A',
-        '--id',
-        'nope',
-      ],
-      '--id',
-    ],
+    [options({ slug: 'a' }), '--slug'],
+    [options({ 'admin-email': 'not-an-email' }), '--admin-email'],
+    [options({ id: 'nope' }), '--id'],
     [['--bogus'], "Unknown option '--bogus'"],
   ])('%j', async (args, message) => {
     const result = await tenantCreate(args);
@@ -100,19 +69,8 @@ describe.skipIf(!usingPostgres)('tenant:create against the server’s database',
   it('creates an organisation whose first admin can work at once; a taken slug is refused', async () => {
     const slug = `org-${randomUUID().slice(0, 8)}`;
     const subject = `oidc|${randomUUID()}`;
-    const options = [
-      '--slug',
-      slug,
-      '--name',
-      'Real Org',
-      '--admin-subject',
-      subject,
-      '--admin-email',
-      'first.admin@real.example',
-      '--admin-name',
-      'First Admin',
-    ];
-    const created = await tenantCreate(options);
+    const args = options({ slug, 'admin-subject': subject });
+    const created = await tenantCreate(args);
     expect(created.code, created.stderr).toBe(0);
     const id = /id ([0-9a-f-]{36})/.exec(created.stdout)?.[1];
     expect(id).toBeDefined();
@@ -141,7 +99,7 @@ describe.skipIf(!usingPostgres)('tenant:create against the server’s database',
       expect.arrayContaining(['tenant.create', 'workflow.create']),
     );
 
-    const again = await tenantCreate(options);
+    const again = await tenantCreate(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('a tenant with this slug or id exists');
   });

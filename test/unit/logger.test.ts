@@ -3,6 +3,7 @@
  * is kept of errors, collisions with pino's own keys, values that cannot be serialised,
  * bounds, redaction — and every kind of error the server logs, with secrets everywhere.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -48,8 +49,12 @@ const API_KEY = 'ghk_live_4f9c2b7e1d8a6035c9e4';
 const PASSWORD = 'hunter2-Correct-Horse';
 const COOKIE_VALUE = 'Zm9vYmFyYmF6cXV4c2Vzc2lvbg';
 const CLIENT_SECRET = 'cs-8d1f0e2a9b7c5566';
-const PEM_BODY = 'cGVtLWJvZHktb2YtYS1rZXktbWFkZS1mb3ItdGhpcy10ZXN0';
-const PRIVATE_KEY = `-----BEGIN ${'PRIVATE'} KEY-----\n${PEM_BODY}\n-----END ${'PRIVATE'} KEY-----\n`;
+/** A private key made for this run (none is kept in the repository). */
+const PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+/** Its first line of base64: what must never reach a log line. */
+const PEM_BODY = PRIVATE_KEY.split('\n')[1]!;
 const PSK = 'psk-1c0ffee1c0ffee42';
 const CREDENTIAL_KEYS = 'k1:3q2+7wAAAABBBB==';
 const REFRESH = 'rt-opaque-77aa88bbcc';

@@ -28,17 +28,21 @@ export function after(cursor: string | null | undefined): {
 export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 
 /**
- * A page from `first + 1` rows fetched in order: the relationship check (`keep`) filters
- * the page, while the cursor still ends at the last row fetched, so the next page starts
- * after it even when the check removed that row.
+ * A page from `first + 1` rows fetched in order: the relationship check (`keep`, when the
+ * list has one) filters the page, while the cursor still ends at the last row fetched, so
+ * the next page starts after it even when the check removed that row.
  */
 export async function checkedPage<T extends CursorPosition>(
   rows: readonly T[],
   first: number,
-  keep: (page: readonly T[]) => Promise<readonly T[]>,
+  keep?: (page: readonly T[]) => Promise<readonly T[]>,
 ): Promise<{ nodes: readonly T[]; hasNextPage: boolean; end: T | null }> {
   const page = rows.slice(0, first);
-  return { nodes: await keep(page), hasNextPage: rows.length > first, end: page.at(-1) ?? null };
+  return {
+    nodes: keep ? await keep(page) : page,
+    hasNextPage: rows.length > first,
+    end: page.at(-1) ?? null,
+  };
 }
 
 /** `edges` and `pageInfo` of a connection model. */

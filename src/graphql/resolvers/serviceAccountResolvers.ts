@@ -29,7 +29,7 @@ export const serviceAccountResolvers: Resolvers = {
         take: first + 1,
         select: SERVICE_ACCOUNT_COLUMNS,
       });
-      const page = await checkedPage(rows, first, (p) => Promise.resolve(p));
+      const page = await checkedPage(rows, first);
       return { ...page, where };
     },
   },
