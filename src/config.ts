@@ -47,6 +47,13 @@ export interface AuthConfig {
   readonly tenantClaim: string;
   readonly rolesClaim: string;
   readonly scopesClaim: string;
+  /**
+   * Claim holding the identity provider's groups (name or JSON pointer), mapped to roles
+   * and team memberships by each tenant's mapping; undefined: no group mapping.
+   */
+  readonly groupsClaim: string | undefined;
+  /** Just-in-time provisioning of unknown subjects with a verified email (off by default). */
+  readonly jitProvisioning: boolean;
 }
 
 export type SpiceDbConfig =
@@ -286,6 +293,8 @@ const envSchema = z.object({
   AUTH_TENANT_CLAIM: z.string().min(1).default('tenant_id'),
   AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
   AUTH_SCOPES_CLAIM: z.string().min(1).default('scope'),
+  AUTH_GROUPS_CLAIM: z.string().min(1).max(200).optional(),
+  AUTH_JIT_PROVISIONING: booleanString.default(false),
   DEV_KEYS_DIR: z.string().min(1).default('.gatehouse/dev-keys'),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
   // http(s) only: any other URL has the opaque origin "null", which sandboxed pages can send.
@@ -568,6 +577,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tenantClaim: e.AUTH_TENANT_CLAIM,
       rolesClaim: e.AUTH_ROLES_CLAIM,
       scopesClaim: e.AUTH_SCOPES_CLAIM,
+      groupsClaim: e.AUTH_GROUPS_CLAIM,
+      jitProvisioning: e.AUTH_JIT_PROVISIONING,
     },
     authz: {
       spicedb,

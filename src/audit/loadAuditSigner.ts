@@ -3,7 +3,8 @@
  * development key generated on first use into DEV_KEYS_DIR (0600, never committed).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileOnce } from '../writeFileOnce.js';
 import path from 'node:path';
 import { parseAuditSigningKey, type AuditSigningKey } from '../config.js';
 import { AuditSigner } from './AuditCheckpoint.js';
@@ -21,12 +22,7 @@ export async function loadAuditSigner(key: AuditSigningKey): Promise<AuditSigner
   await mkdir(key.keysDir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  try {
-    await writeFile(file, pem, { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadAuditSigner(key);
-    throw error;
-  }
+  // Another process created it first: use theirs.
+  if (!(await writeFileOnce(file, pem))) return loadAuditSigner(key);
   return new AuditSigner(privateKey);
 }

@@ -22,6 +22,17 @@ export interface Principal {
   readonly expiresAt: number;
   /** `jti`, when the token has one; the API key's id. */
   readonly tokenId: string | undefined;
+  /**
+   * The groups claim (AUTH_GROUPS_CLAIM; `[]` when the token has none); undefined when no
+   * groups claim is configured, and for a service account.
+   */
+  readonly groups?: readonly string[] | undefined;
+  /** The token's `email`, when it has one (binding an invitation, JIT provisioning). */
+  readonly email?: string | undefined;
+  /** `email_verified` is `true`: only a verified email binds an invitation or provisions. */
+  readonly emailVerified?: boolean | undefined;
+  /** `name`, else `preferred_username`. */
+  readonly name?: string | undefined;
 }
 
 /**

@@ -102,6 +102,8 @@ export function principalFromClaims(payload: JWTPayload, config: AuthConfig): Pr
     throw new AuthenticationError('claim_tenant_invalid');
   if (typeof payload.exp !== 'number') throw new AuthenticationError('claim_exp_missing');
   const jti = payload.jti;
+  const email = payload['email'];
+  const name = payload['name'] ?? payload['preferred_username'];
   return {
     kind: 'user',
     subject,
@@ -111,7 +113,25 @@ export function principalFromClaims(payload: JWTPayload, config: AuthConfig): Pr
     amr: stringList(payload['amr'], 'amr', false),
     expiresAt: payload.exp,
     tokenId: typeof jti === 'string' ? jti : undefined,
+    groups: config.groupsClaim === undefined ? undefined : groupList(payload, config.groupsClaim),
+    email: typeof email === 'string' && email.length <= 320 ? email : undefined,
+    emailVerified: payload['email_verified'] === true,
+    name: typeof name === 'string' && name.length <= 200 ? name : undefined,
   };
+}
+
+/** Most groups kept of one token (directory users may carry hundreds). */
+export const MAX_GROUPS = 1_000;
+
+/**
+ * The groups claim: a list of strings (a space-separated string too), `[]` when absent.
+ * Names longer than a mapping rule may be (255) cannot match one and are dropped; more than
+ * {@link MAX_GROUPS} groups is a malformed claim.
+ */
+function groupList(payload: JWTPayload, claim: string): string[] {
+  const groups = stringList(claimAt(payload, claim), 'groups', true);
+  if (groups.length > MAX_GROUPS) throw new AuthenticationError('claim_groups_invalid');
+  return groups.filter((g) => g.length > 0 && g.length <= 255);
 }
 
 function reasonOf(error: unknown): string {

@@ -5,7 +5,8 @@
  * API key: their hashes no longer match.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileOnce } from '../writeFileOnce.js';
 import path from 'node:path';
 import { API_KEY_PEPPER_MIN_BYTES, parseApiKeyPepper, type ApiKeyPepper } from '../config.js';
 
@@ -21,18 +22,7 @@ export async function loadApiKeyPepper(source: ApiKeyPepper): Promise<Uint8Array
   }
   await mkdir(source.keysDir, { recursive: true, mode: 0o700 });
   const pepper = randomBytes(API_KEY_PEPPER_MIN_BYTES);
-  // Written whole under a name of its own, then linked into place: a process that races
-  // this one either finds no file or a complete one, never a half-written one.
-  const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(draft, pepper.toString('base64'), { mode: 0o600, flag: 'wx' });
-    await link(draft, file);
-  } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return await loadApiKeyPepper(source);
-    throw error;
-  } finally {
-    await rm(draft, { force: true });
-  }
+  // Another process created it first: use theirs.
+  if (!(await writeFileOnce(file, pepper.toString('base64')))) return loadApiKeyPepper(source);
   return new Uint8Array(pepper);
 }

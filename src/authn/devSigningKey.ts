@@ -3,7 +3,8 @@
  * into DEV_KEYS_DIR, readable by its owner only, never committed (.gitignore). Only used
  * when no identity provider is configured, and refused in production (config.ts).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileOnce } from '../writeFileOnce.js';
 import path from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -43,13 +44,8 @@ export async function ensureDevSigningKey(dir: string): Promise<DevSigningKey> {
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   const privateJwk: JWK = { ...jwk, kid, alg: ALG, use: 'sig' };
-  try {
-    await writeFile(file, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return ensureDevSigningKey(dir);
-    throw error;
-  }
+  // Another process created it first: use theirs.
+  if (!(await writeFileOnce(file, JSON.stringify(privateJwk)))) return ensureDevSigningKey(dir);
   return { privateJwk, publicJwk: toPublic(privateJwk), kid };
 }
 
@@ -62,12 +58,18 @@ export interface DevTokenClaims {
   readonly amr?: readonly string[];
   readonly email?: string;
   readonly ttlSeconds?: number;
+  /**
+   * Further claims, as an identity provider would add them (`email_verified`, `groups`,
+   * nested ones such as Keycloak's `realm_access`); the registered claims win.
+   */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Mints a token from the development issuer. */
 export async function mintDevToken(key: DevSigningKey, claims: DevTokenClaims): Promise<string> {
   const privateKey = await importJWK(key.privateJwk, ALG);
   return new SignJWT({
+    ...claims.extra,
     [claims.tenantClaim ?? 'tenant_id']: claims.tenantId,
     roles: claims.roles ?? [],
     scope: (claims.scopes ?? []).join(' '),

@@ -31,6 +31,8 @@ export interface AuthorizationData extends TenantSettingsSource {
    * active service account (a service principal); null when it has none.
    */
   currentCaller(): Promise<CallerAccount | null>;
+  /** The caller's user account exists and an admin deactivated it (never for a service). */
+  deactivated(): Promise<boolean>;
   /** What the outbox relay recorded for these objects (read-after-write tokens). */
   recordedWrites(
     objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,

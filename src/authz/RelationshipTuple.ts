@@ -51,8 +51,19 @@ export function userTuples(
   return [
     tuple('user', uid, 'self', 'user', uid),
     tuple('user', uid, 'organization', 'organization', org),
-    ...user.roles.map((role) => tuple('organization', org, ORG_RELATION[role], 'user', uid)),
+    ...userRoleTuples(tenantId, user.id, user.roles),
   ];
+}
+
+/** The organisation role relations of a user, one per role. */
+export function userRoleTuples(
+  tenantId: string,
+  userId: string,
+  roles: readonly OrgRole[],
+): RelationshipTuple[] {
+  const uid = objectId(tenantId, userId);
+  const org = organizationId(tenantId);
+  return roles.map((role) => tuple('organization', org, ORG_RELATION[role], 'user', uid));
 }
 
 /** The roles a service account may hold (never ADMIN: see policies/authz.zed). */

@@ -101,6 +101,15 @@ const NO_ACCOUNT: Decision = {
   reason: 'NO_ACCOUNT',
 };
 
+/** A user whose account an admin deactivated: refused whatever token they bring. */
+const DEACTIVATED: Decision = {
+  kind: 'deny',
+  gate: 'authentication',
+  code: ErrorCode.UNAUTHENTICATED,
+  reasons: ['the account is deactivated'],
+  reason: 'ACCOUNT_DEACTIVATED',
+};
+
 export class RequestAuthorizer {
   readonly principal: Principal | null;
   readonly options: AuthorizerOptions;
@@ -123,6 +132,35 @@ export class RequestAuthorizer {
     this.principal = principal;
     this.#data = data;
     this.options = options;
+  }
+
+  #standing: Decision | Promise<Decision> | undefined;
+
+  /**
+   * Gate 1's last word on a user principal, once per operation: a deactivated account is
+   * refused (UNAUTHENTICATED, reason ACCOUNT_DEACTIVATED), however valid its token.
+   * Service principals were decided by their key's lookup (an inactive account's key is a
+   * 401). Synchronous once known; fails closed when the account cannot be read.
+   */
+  standing(): Decision | Promise<Decision> {
+    if (this.#standing) return this.#standing;
+    const data = this.#data;
+    if (!data || this.principal?.kind !== 'user') {
+      this.#standing = ALLOW;
+      return ALLOW;
+    }
+    const pending = data.deactivated().then(
+      (deactivated) => (deactivated ? DEACTIVATED : ALLOW),
+      (error: unknown) => {
+        this.options.logger.error('account lookup failed', { error });
+        return unavailable('authentication', ['the account could not be read']);
+      },
+    );
+    this.#standing = pending;
+    void pending.then((decision) => {
+      this.#standing = decision;
+    });
+    return pending;
   }
 
   /**

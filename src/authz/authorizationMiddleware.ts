@@ -102,6 +102,36 @@ export function decideField(
       reasons: ['no principal'],
     };
   }
+  const standing = ctx.authz.standing();
+  if (standing instanceof Promise) {
+    return standing.then((s) => afterStanding(s, req, parent, args, ctx));
+  }
+  return afterStanding(standing, req, parent, args, ctx);
+}
+
+/**
+ * A deactivated account is refused as a whole (no field of the operation answers); an
+ * account that could not be read denies each field, as any unavailable gate does.
+ */
+function afterStanding(
+  standing: Decision,
+  req: FieldRequirements,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: AuthorizationContext,
+): FieldDecision | Promise<FieldDecision> {
+  if (standing.kind === 'allow') return decideAuthenticated(req, parent, args, ctx);
+  return standing.code === ErrorCode.UNAUTHENTICATED
+    ? { ...standing, onDeny: 'REJECT_OPERATION' }
+    : standing;
+}
+
+function decideAuthenticated(
+  req: FieldRequirements,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: AuthorizationContext,
+): FieldDecision | Promise<FieldDecision> {
   const scopes = ctx.authz.scopes(req.scopes);
   if (scopes.kind === 'deny') return scopes;
   const decisions: Array<Decision | Promise<Decision>> = [];

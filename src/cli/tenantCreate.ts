@@ -1,14 +1,14 @@
 /**
  * `npm run tenant:create -- --slug acme --name "Acme Corp" --admin-subject <sub>
  * --admin-email <email> --admin-name <name> [--id <uuid>]`: creates an organisation with
- * its first admin (domain/provisionTenant.ts), as the owner role — how a real deployment
+ * its first admin (domain/identity/provisionTenant.ts), as the owner role — how a real deployment
  * starts without the demo seed. Prints the tenant's id: the identity provider's tokens
  * must carry it in the tenant claim (AUTH_TENANT_CLAIM). Bad options exit 2.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/openDatabase.js';
-import { provisionTenant, TenantInputError } from '../domain/provisionTenant.js';
+import { provisionTenant, TenantInputError } from '../domain/identity/provisionTenant.js';
 import { runCli } from './runCli.js';
 
 const USAGE =

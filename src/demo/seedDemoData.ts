@@ -55,6 +55,7 @@ export async function seedDemoData(
             email: x.email,
             displayName: x.displayName,
             roles: [...x.roles],
+            grantedRoles: [...x.roles],
           })),
         });
         const relationships: RelationshipChange[] = users.flatMap((x) =>

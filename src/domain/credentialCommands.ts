@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantTx } from '../data/TenantDatabase.js';
 import type { OrgRole } from '../generated/prisma/enums.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { type Prisma } from '../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../errors/clientErrors.js';
 import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
 import { credentialTuples } from '../authz/RelationshipTuple.js';
@@ -15,6 +15,7 @@ import { requireId, requireText } from './inputValidation.js';
 import type { SecretBox } from './secretBox.js';
 import type { Actor } from './workflowCommands.js';
 import { diff, REDACTED, type Changed } from './Changed.js';
+import { isUniqueViolation } from './uniqueViolation.js';
 
 /** Largest secret accepted, in UTF-8 bytes. */
 export const MAX_SECRET_BYTES = 8192;
@@ -40,10 +41,6 @@ export function visibleCredentials(user: {
   roles: readonly OrgRole[];
 }): Prisma.CredentialWhereInput {
   return user.roles.some((r) => SEES_ALL.includes(r)) ? {} : { ownerId: user.id };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 export async function createCredential(

@@ -11,6 +11,21 @@ export function requireId(value: string, field: string): string {
   return value.toLowerCase();
 }
 
+/** An email address: `local@domain`, no spaces, at most 64 + 255 characters. */
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+/**
+ * An email address, trimmed and lower-cased (emails are unique per tenant whatever their
+ * case). The message never repeats the value (it is personal data).
+ */
+export function requireEmail(value: string, field: string): string {
+  const email = value.trim().toLowerCase();
+  if (!EMAIL.test(email) || CONTROL.test(email) || !email.slice(email.indexOf('@')).includes('.')) {
+    throw badUserInput(`${field} must be an email address (name@domain.example)`, { field });
+  }
+  return email;
+}
+
 export function requireText(
   value: string,
   field: string,

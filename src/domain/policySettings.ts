@@ -4,11 +4,12 @@
  */
 import { isIP } from 'node:net';
 import type { TenantTx } from '../data/TenantDatabase.js';
-import { Prisma, type TenantPolicySettings as Row } from '../generated/prisma/client.js';
+import { type Prisma, type TenantPolicySettings as Row } from '../generated/prisma/client.js';
 import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
 import { badUserInput, conflict } from '../errors/clientErrors.js';
 import type { Actor } from './workflowCommands.js';
 import { diff, type Changed } from './Changed.js';
+import { isUniqueViolation } from './uniqueViolation.js';
 
 export const MAX_NETWORKS = 100;
 
@@ -145,7 +146,7 @@ export async function updatePolicySettings(
       );
     } catch (error) {
       // Another admin created them at the same moment.
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      if (isUniqueViolation(error)) {
         throw conflict('The policy settings were changed by someone else; reload them and retry');
       }
       throw error;

@@ -10,7 +10,8 @@
  * production, without CREDENTIAL_KEYS, a development key is generated into DEV_KEYS_DIR.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileOnce } from '../writeFileOnce.js';
 import path from 'node:path';
 import { KEY_BYTES, parseSecretKeys, type CredentialKeys, type SecretKey } from '../config.js';
 
@@ -99,12 +100,8 @@ export async function ensureDevSecretKey(dir: string): Promise<SecretKey> {
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const key = { id: 'dev', key: randomBytes(KEY_BYTES).toString('base64') };
-  try {
-    await writeFile(file, JSON.stringify(key), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return ensureDevSecretKey(dir);
-    throw error;
-  }
+  // Another process created it first (false): either way, read what is there.
+  await writeFileOnce(file, JSON.stringify(key));
   return ensureDevSecretKey(dir);
 }
 

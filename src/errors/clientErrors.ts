@@ -31,11 +31,16 @@ export function notFound(kind: string): GraphQLError {
   return new GraphQLError(`${kind} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
 }
 
-export function conflict(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+/** `extra.reason`, when given, says which rule refused (e.g. LAST_ADMIN), for clients to branch on. */
+export function conflict(message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT, ...extra } });
 }
 
 /** An error of `code` with `message` and nothing else: a request refused before anything ran. */
-export function codedError(code: ErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
+export function codedError(
+  code: ErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra } });
 }

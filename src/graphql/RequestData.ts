@@ -14,7 +14,8 @@ import type {
   User,
   WorkflowShare,
 } from '../generated/prisma/client.js';
-import { forbidden } from '../errors/clientErrors.js';
+import { codedError, forbidden } from '../errors/clientErrors.js';
+import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Actor } from '../domain/workflowCommands.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
 import type { AuthorizationData, CallerAccount } from '../authz/AuthorizationData.js';
@@ -26,7 +27,14 @@ import type { TenantPolicySettings } from '../authz/opa/PolicyData.js';
 import { storedForm } from '../authz/opa/storedForm.js';
 import type { Sealed } from '../domain/secretBox.js';
 import { toPolicyData } from '../domain/policySettings.js';
-import { API_KEY_COLUMNS, type ApiKeyModel } from '../domain/serviceAccountModel.js';
+import { API_KEY_COLUMNS, type ApiKeyModel } from '../domain/identity/serviceAccountModel.js';
+import {
+  applySignIn,
+  isSignInRace,
+  planSignIn,
+  type SignInIdentity,
+  type SignInRequest,
+} from '../domain/identity/signIn.js';
 
 function byKey<T, K>(
   keys: readonly K[],
@@ -54,6 +62,14 @@ export interface Caller extends CallerAccount {
   readonly roles: readonly OrgRole[];
 }
 
+/** What a user's token may do to their account on this request (domain/identity/signIn.ts). */
+export interface SignInOptions {
+  readonly identity: SignInIdentity;
+  readonly request: SignInRequest;
+  /** AUTH_JIT_PROVISIONING. */
+  readonly jit: boolean;
+}
+
 /** A service principal's subject: `service:<service account id>` (authn/ApiKeyVerifier.ts). */
 const SERVICE_SUBJECT = 'service:';
 
@@ -66,20 +82,25 @@ export class RequestData implements AuthorizationData {
   /** The principal's kind: a user, or a service account (an API key). */
   readonly callerKind: Principal['kind'];
 
+  readonly #signIn: SignInOptions | undefined;
+
   /**
    * `knownUser`: the caller's account, already read (a subscription's events);
-   * `callerKind`: the principal's kind (a service principal has no user account).
+   * `callerKind`: the principal's kind (a service principal has no user account);
+   * `signIn`: the token's identity, applied to the account when it is first read.
    */
   constructor(
     uow: RequestUnitOfWork,
     audit: OperationAuditLog,
     knownUser?: User | null,
     callerKind: Principal['kind'] = 'user',
+    signIn?: SignInOptions,
   ) {
     this.uow = uow;
     this.tenantId = uow.scope.tenantId;
     this.audit = audit;
     this.callerKind = callerKind;
+    this.#signIn = callerKind === 'user' ? signIn : undefined;
     if (callerKind === 'service') {
       // Never a user account, whatever user might have a subject `service:…`.
       this.#currentUser = Promise.resolve(null);
@@ -261,16 +282,45 @@ export class RequestData implements AuthorizationData {
     return this.#commits;
   }
 
-  /** The caller's user account in this tenant, or null when the subject has none. */
+  /**
+   * The caller's user account in this tenant (deactivated ones too), or null when the
+   * subject has none; once per operation. What the token brings is applied first when it
+   * changes anything (an invitation bound, a just-in-time account, mapped groups: see
+   * domain/identity/signIn.ts), in a write transaction of its own before any gate decides.
+   */
   currentUser(): Promise<User | null> {
-    this.#currentUser ??= this.tx().then(async (tx) => {
-      const user = await tx.user.findFirst({
-        where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
-      });
+    this.#currentUser ??= this.#readAccount().then((user) => {
       this.#knownUserId = user?.id ?? null;
       return user;
     });
     return this.#currentUser;
+  }
+
+  async #readAccount(): Promise<User | null> {
+    const bySubject = async () =>
+      (await this.tx()).user.findFirst({
+        where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
+      });
+    const user = await bySubject();
+    const signIn = this.#signIn;
+    if (!signIn) return user;
+    const plan = await planSignIn(await this.tx(), signIn.identity, user, { jit: signIn.jit });
+    if (!plan) return user;
+    try {
+      return await this.uow.mutation((tx) =>
+        applySignIn(tx, signIn.identity, plan, signIn.request),
+      );
+    } catch (error) {
+      // A concurrent request of the same subject signed in first: use what it made.
+      if (!isSignInRace(error)) throw error;
+      return bySubject();
+    }
+  }
+
+  /** The caller's user account exists and is deactivated. */
+  async deactivated(): Promise<boolean> {
+    if (this.callerKind !== 'user') return false;
+    return (await this.currentUser())?.deactivatedAt != null;
   }
 
   #knownUserId: string | null | undefined;
@@ -286,7 +336,10 @@ export class RequestData implements AuthorizationData {
       this.callerKind === 'service'
         ? this.#serviceAccount()
         : this.currentUser().then((user) =>
-            user ? { kind: 'user' as const, id: user.id, roles: user.roles } : null,
+            // A deactivated account decides nothing (it is refused before: standing).
+            user && !user.deactivatedAt
+              ? { kind: 'user' as const, id: user.id, roles: user.roles }
+              : null,
           );
     return this.#currentCaller;
   }
@@ -333,10 +386,16 @@ export class RequestData implements AuthorizationData {
           }
           const user = await tx.user.findFirst({
             where: { tenantId: this.tenantId, subject: this.uow.scope.subject },
-            select: { id: true },
+            select: { id: true, deactivatedAt: true },
           });
           if (!user)
             throw forbidden('No user account in this organisation', { reason: 'NO_ACCOUNT' });
+          // Deactivated since the gates decided (in the same operation): refused all the same.
+          if (user.deactivatedAt) {
+            throw codedError(ErrorCode.UNAUTHENTICATED, 'The account is deactivated', {
+              reason: 'ACCOUNT_DEACTIVATED',
+            });
+          }
           userId = user.id;
           this.#knownUserId = user.id;
           return work(tx, { tenantId: this.tenantId, userId: user.id });

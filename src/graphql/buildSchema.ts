@@ -17,6 +17,7 @@ import { workflowResolvers } from './resolvers/workflowResolvers.js';
 import { credentialResolvers } from './resolvers/credentialResolvers.js';
 import { policySettingsResolvers } from './resolvers/policySettingsResolvers.js';
 import { serviceAccountResolvers } from './resolvers/serviceAccountResolvers.js';
+import { identityResolvers } from './resolvers/identityResolvers.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
 
@@ -39,6 +40,7 @@ export function buildBaseSchema(): GraphQLSchema {
       credentialResolvers,
       policySettingsResolvers,
       serviceAccountResolvers,
+      identityResolvers,
       auditResolvers,
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },

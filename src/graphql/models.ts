@@ -1,8 +1,8 @@
 /** Parent values of the GraphQL types that are not Prisma models (see codegen.ts mappers). */
 import type { Principal } from '../authn/Principal.js';
-import type { Prisma, Workflow } from '../generated/prisma/client.js';
+import type { Prisma, User, Workflow } from '../generated/prisma/client.js';
 import type { CredentialModel } from '../domain/credentialModel.js';
-import type { ServiceAccountModel } from '../domain/serviceAccountModel.js';
+import type { ServiceAccountModel } from '../domain/identity/serviceAccountModel.js';
 import type { CursorPosition } from './cursor.js';
 import type { AuditEvent } from '../audit/AuditEvent.js';
 import type { AuditCheckpoint } from '../audit/AuditCheckpoint.js';
@@ -33,6 +33,12 @@ export interface ServiceAccountConnectionModel {
   readonly hasNextPage: boolean;
   readonly end: CursorPosition | null;
   readonly where: Prisma.ServiceAccountWhereInput;
+}
+
+export interface UserConnectionModel {
+  readonly nodes: readonly User[];
+  readonly hasNextPage: boolean;
+  readonly end: CursorPosition | null;
 }
 
 /** A page of a list ordered by sequence number, newest first. */

@@ -129,7 +129,18 @@ export class Operation {
       traceId: this.identity.traceId,
       logger: this.#logger,
     });
-    return new RequestData(uow, audit, knownUser, principal.kind);
+    return new RequestData(uow, audit, knownUser, principal.kind, {
+      identity: {
+        tenantId: principal.tenantId,
+        subject: principal.subject,
+        email: principal.email ?? null,
+        emailVerified: principal.emailVerified === true,
+        name: principal.name ?? null,
+        groups: principal.groups ?? null,
+      },
+      request: { requestId, traceId: this.identity.traceId, ip: this.identity.clientIp || null },
+      jit: s.jitProvisioning,
+    });
   }
 
   /**

@@ -31,4 +31,6 @@ export interface OperationServices {
   readonly auditSigner: AuditSigner;
   readonly auditFeed: AuditFeed;
   readonly logger: Logger;
+  /** AUTH_JIT_PROVISIONING: a verified token of an unknown subject creates its account. */
+  readonly jitProvisioning: boolean;
 }

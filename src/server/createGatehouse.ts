@@ -263,6 +263,7 @@ export async function createGatehouse(
       auditAppender: countedAppender(metrics.meter, options.auditAppender ?? defaultAppender),
       secrets,
       apiKeyPepper,
+      jitProvisioning: config.auth.jitProvisioning,
       policyData,
       auditSigner,
       auditFeed,

@@ -104,8 +104,8 @@ export function operationPlugin(options: {
             if (body.kind === 'single') {
               body.singleResult = await operation.complete(body.singleResult, format);
               if (nothingForAnonymous(body.singleResult)) {
-                // Nothing could be answered to an anonymous caller: a 401 (with data beside
-                // an UNAUTHENTICATED field it stays 200).
+                // Nothing could be answered to an anonymous caller or a deactivated account:
+                // a 401 (with data beside an UNAUTHENTICATED field it stays 200).
                 response.http.status = 401;
                 response.http.headers.set('www-authenticate', 'Bearer');
               }
@@ -140,14 +140,17 @@ export function operationPlugin(options: {
   };
 }
 
-/** A result without data whose every error is UNAUTHENTICATED. */
+/**
+ * A result without data whose every error is UNAUTHENTICATED: an anonymous caller, or a
+ * deactivated account (its operation rejected as a whole, no `data` at all).
+ */
 function nothingForAnonymous(result: {
   readonly data?: unknown;
   readonly errors?: readonly GraphQLFormattedError[];
 }): boolean {
   const errors = result.errors ?? [];
   return (
-    result.data === null &&
+    (result.data === null || result.data === undefined) &&
     errors.length > 0 &&
     errors.every((e) => e.extensions?.['code'] === ErrorCode.UNAUTHENTICATED)
   );

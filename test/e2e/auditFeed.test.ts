@@ -407,7 +407,7 @@ function feedTests(name: string, env: () => Record<string, string | undefined>):
           const user = fresh.users[0]!;
           await tx.user.update({
             where: { tenantId_id: { tenantId: fresh.id, id: user.id } },
-            data: { roles: ['MEMBER'] },
+            data: { roles: ['MEMBER'], grantedRoles: ['MEMBER'] },
           });
           const admin = userTuples(fresh.id, { id: user.id, roles: ['ADMIN'] }).at(-1)!;
           await enqueueRelationships(tx, fresh.id, [remove(admin)]);

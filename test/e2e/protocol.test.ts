@@ -377,11 +377,11 @@ describe('HTTP protocol (default configuration)', () => {
 
     it('answers a failed request without stack traces, SQL or Prisma text', async () => {
       // A NUL byte in the subject cannot be sent to PostgreSQL ("invalid byte sequence"):
-      // opening the operation's transaction fails in the database layer, so every field
-      // that reads data fails there. Gate 2 does not stop it earlier (`me` and `workflows`
-      // only need authentication). The read-only transaction that failed to open has
-      // nothing to commit: the answer is a normal GraphQL response whose failed fields carry
-      // a generic INTERNAL_SERVER_ERROR (`workflows` is non-null, so data is null).
+      // reading the caller's account (whether it is deactivated: gate 1's standing, asked
+      // for every field that needs authentication) fails in the database layer, so every
+      // such field is denied as unavailable — never answered. The read-only transaction
+      // has nothing to commit: the answer is a normal GraphQL response whose fields carry
+      // AUTHZ_UNAVAILABLE and nothing of the failure (`workflows` is non-null: data null).
       const token = await server.token('alice', { subject: 'evil\u0000subject' });
       const post = (query: string) =>
         fetch(`${server.url}/graphql`, {
@@ -389,32 +389,33 @@ describe('HTTP protocol (default configuration)', () => {
           headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
           body: JSON.stringify({ query }),
         });
-      const byPath = (a: { path?: unknown[] }, b: { path?: unknown[] }) =>
-        JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
 
-      const res = await post('{ me { user { id } } workflows { totalCount } }');
-      const text = await res.text();
-      expect(res.status).toBe(200);
-      expectNoLeaks(text);
-      const body = JSON.parse(text) as Body;
-      expect(body.data).toBeNull();
-      expect([...(body.errors ?? [])].sort(byPath)).toEqual([
-        {
-          message: 'Internal server error',
-          locations: [{ line: 1, column: 8 }],
-          path: ['me', 'user'],
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        },
-        {
-          message: 'Internal server error',
-          locations: [{ line: 1, column: 22 }],
-          path: ['workflows'],
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        },
-      ]);
+      for (const [query, field, column] of [
+        ['{ me { user { id } } }', 'me', 3],
+        ['{ workflows { totalCount } }', 'workflows', 3],
+      ] as const) {
+        const res = await post(query);
+        const text = await res.text();
+        expect(res.status).toBe(200);
+        expectNoLeaks(text);
+        expect(JSON.parse(text), text).toEqual({
+          errors: [
+            {
+              message: 'Authorization is temporarily unavailable',
+              locations: [{ line: 1, column }],
+              path: [field],
+              extensions: {
+                code: 'AUTHZ_UNAVAILABLE',
+                gate: 'authentication',
+                decisionId: expect.stringMatching(UUID) as unknown,
+              },
+            },
+          ],
+          data: null,
+        });
+      }
 
-      // The same database failure inside a relationship check (looking up the caller's
-      // account) is denied, never allowed, and reveals nothing either.
+      // A mutation the same: denied, never allowed, and it reveals nothing either.
       const mutation = await post(
         'mutation { createWorkflow(input: { name: "nul", amount: "1" }) { id } }',
       );
@@ -429,7 +430,7 @@ describe('HTTP protocol (default configuration)', () => {
             path: ['createWorkflow'],
             extensions: {
               code: 'AUTHZ_UNAVAILABLE',
-              gate: 'relationship',
+              gate: 'authentication',
               decisionId: expect.stringMatching(UUID) as unknown,
             },
           },

@@ -24,6 +24,8 @@ import {
   type ApiKey,
   type Approval,
   type Credential,
+  type GroupMapping,
+  type RoleMappingVersion,
   type ServiceAccount,
   type Team,
   type TenantPolicySettings,
@@ -86,6 +88,11 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       email: `all-roles-${randomUUID()}@round-trip.example`,
       displayName: TEXT,
       roles: Object.values(OrgRole),
+      grantedRoles: ['ADMIN', 'MEMBER'],
+      mappedRoles: ['MEMBER', 'VP', 'AUDITOR'],
+      groupsFingerprint: 'v1:fingerprint',
+      deactivatedAt: at(5),
+      invitedAt: at(1),
       createdAt: at(2),
     };
     const none: User = {
@@ -95,9 +102,22 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       email: `no-roles-${randomUUID()}@round-trip.example`,
       displayName: 'N',
       roles: [],
+      grantedRoles: [],
+      mappedRoles: [],
+      groupsFingerprint: null,
+      deactivatedAt: null,
+      invitedAt: null,
       createdAt: at(3),
     };
-    return roundTrip('users', [all, none], {
+    // An invitation: no subject yet.
+    const invited: User = {
+      ...none,
+      id: randomUUID(),
+      subject: null,
+      email: `invited-${randomUUID()}@round-trip.example`,
+      invitedAt: at(4),
+    };
+    return roundTrip('users', [all, none, invited], {
       create: (tx, data) => tx.user.create({ data }),
       find: (tx, row) =>
         tx.user.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
@@ -125,6 +145,7 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       teamId,
       userId: fx.users[i]!.id,
       role,
+      viaGroups: i % 2 === 0,
       createdAt: at(10 + i),
     }));
     return roundTrip('team_memberships', rows, {
@@ -283,6 +304,55 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       create: (tx, data) => tx.apiKey.create({ data }),
       find: (tx, row) =>
         tx.apiKey.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
+    });
+  },
+
+  async RoleMappingVersion() {
+    const row: RoleMappingVersion = {
+      tenantId: fx.id,
+      version: 2_147_483_647,
+      updatedAt: at(90),
+      updatedBy: fx.users[0]!.id,
+    };
+    return roundTrip('role_mapping_versions', [row], {
+      create: (tx, data) => tx.roleMappingVersion.create({ data }),
+      find: (tx, r) => tx.roleMappingVersion.findUnique({ where: { tenantId: r.tenantId } }),
+    });
+  },
+
+  async GroupMapping() {
+    // Its tenant's mapping version row (RoleMappingVersion's case may not have run yet).
+    const teamId = await as(fx.id, 'write', async (tx) => {
+      await tx.roleMappingVersion.upsert({
+        where: { tenantId: fx.id },
+        create: { tenantId: fx.id, version: 1, updatedBy: fx.users[0]!.id },
+        update: {},
+      });
+      return (await tx.team.create({ data: { tenantId: fx.id, name: `Mapped ${randomUUID()}` } }))
+        .id;
+    });
+    const rows: GroupMapping[] = [
+      {
+        tenantId: fx.id,
+        id: randomUUID(),
+        groupName: `/${TEXT}/admins`,
+        orgRole: 'ADMIN',
+        teamId: null,
+        teamRole: null,
+      },
+      {
+        tenantId: fx.id,
+        id: randomUUID(),
+        groupName: 'x'.repeat(255),
+        orgRole: null,
+        teamId,
+        teamRole: 'MAINTAINER',
+      },
+    ];
+    return roundTrip('group_mappings', rows, {
+      create: (tx, data) => tx.groupMapping.create({ data }),
+      find: (tx, r) =>
+        tx.groupMapping.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: r.id } } }),
     });
   },
 

@@ -58,6 +58,7 @@ export async function createTestTenant(db: OpenDatabase, userCount = 2): Promise
           ...u,
           displayName: `User ${i}`,
           roles: i === 0 ? ['ADMIN'] : ['MEMBER'],
+          grantedRoles: i === 0 ? ['ADMIN'] : ['MEMBER'],
         })),
       });
       await tx.team.create({ data: { tenantId: id, id: teamId, name: 'Team' } });

@@ -91,6 +91,7 @@ function fakeData(overrides: Partial<AuthorizationData> = {}): AuthorizationData
     commits: 0,
     currentUser: () => Promise.resolve({ id: 'u', roles: [] }),
     currentCaller: () => Promise.resolve({ kind: 'user', id: 'u', roles: [] }),
+    deactivated: () => Promise.resolve(false),
     recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
     policyResource: () => Promise.resolve(null),
     policySettings: () => Promise.resolve(null),
@@ -221,6 +222,51 @@ describe('generated rules, failing closed', () => {
     expect(JSON.stringify(r)).not.toContain('thing');
   });
 
+  it('refuses a deactivated account as a whole, before any relationship is asked', async () => {
+    const calls: string[][] = [];
+    const logger = createLogger('silent');
+    const deactivated = fakeData({ deactivated: () => Promise.resolve(true) });
+    const contextValue: AuthorizationContext = {
+      ...contextWith({}),
+      authz: new RequestAuthorizer(principal, deactivated, {
+        spicedb: scriptedSpiceDb({ view: 'yes', admin: 'yes' }, calls),
+        deadlineMs: 1_000,
+        explain: false,
+        logger,
+      }),
+    };
+    const executed = await execute({
+      schema,
+      document: parse('{ thing { name secret } named { name } }'),
+      contextValue,
+    });
+    const r = applyRejections(executed, contextValue.authz.rejections, (e: GraphQLError) => e);
+    expect(r.data).toBeUndefined();
+    expect(
+      new Set(r.errors?.map((e) => [e.extensions['code'], e.extensions['reason']].join())),
+    ).toEqual(new Set(['UNAUTHENTICATED,ACCOUNT_DEACTIVATED']));
+    expect(calls).toEqual([]);
+    expect(JSON.stringify(r)).not.toContain('s3cret');
+  });
+
+  it('fails closed when the account cannot be read', async () => {
+    const logger = createLogger('silent');
+    const broken = fakeData({ deactivated: () => Promise.reject(new Error('connection lost')) });
+    const contextValue: AuthorizationContext = {
+      ...contextWith({}),
+      authz: new RequestAuthorizer(principal, broken, {
+        spicedb: scriptedSpiceDb({ view: 'yes' }, []),
+        deadlineMs: 1_000,
+        explain: false,
+        logger,
+      }),
+    };
+    const executed = await execute({ schema, document: parse('{ thing { name } }'), contextValue });
+    const r = applyRejections(executed, contextValue.authz.rejections, (e: GraphQLError) => e);
+    expect(codes(r)).toEqual(['AUTHZ_UNAVAILABLE']);
+    expect(r.data).toEqual({ thing: null });
+  });
+
   it('guards the subscribe step of a subscription', async () => {
     const attempt = (answers: Record<string, Answer>) =>
       subscribe({
@@ -332,6 +378,7 @@ describe('@classified: one decision per field and operation, about the data clas
       tenantId: base.tenantId,
       currentUser: () => base.currentUser(),
       currentCaller: () => base.currentCaller(),
+      deactivated: () => base.deactivated(),
       recordedWrites: (objects) => base.recordedWrites(objects),
       policyResource: (type, id) => base.policyResource(type, id),
       policySettings: () => base.policySettings(),

@@ -187,6 +187,8 @@ describe('loadConfig', () => {
         AUTH_TENANT_CLAIM: '/org/id',
         AUTH_ROLES_CLAIM: 'https://example.com/roles',
         AUTH_SCOPES_CLAIM: 'scp',
+        AUTH_GROUPS_CLAIM: '/ext/groups',
+        AUTH_JIT_PROVISIONING: 'true',
         AUTH_CLOCK_TOLERANCE_SECONDS: '0',
       });
       expect(config.auth).toEqual({
@@ -198,7 +200,15 @@ describe('loadConfig', () => {
         tenantClaim: '/org/id',
         rolesClaim: 'https://example.com/roles',
         scopesClaim: 'scp',
+        groupsClaim: '/ext/groups',
+        jitProvisioning: true,
       });
+    });
+
+    it('maps no groups and provisions no one unless asked', () => {
+      const { auth } = loadConfig({});
+      expect(auth.groupsClaim).toBeUndefined();
+      expect(auth.jitProvisioning).toBe(false);
     });
 
     it('refuses both AUTH_JWKS_URL and AUTH_JWKS_FILE', () => {

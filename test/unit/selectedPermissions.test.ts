@@ -62,7 +62,11 @@ async function lookAhead(query: string): Promise<string[]> {
     document: parse(query),
     contextValue: {
       principal: { tenantId: 't' },
-      authz: { scopes: () => ({ kind: 'allow' }), tally: () => undefined },
+      authz: {
+        standing: () => ({ kind: 'allow' }),
+        scopes: () => ({ kind: 'allow' }),
+        tally: () => undefined,
+      },
       logger: { info: () => undefined, error: () => undefined },
     },
   });

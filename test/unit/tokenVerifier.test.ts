@@ -43,6 +43,8 @@ function authConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
     tenantClaim: 'tenant_id',
     rolesClaim: 'roles',
     scopesClaim: 'scope',
+    groupsClaim: undefined,
+    jitProvisioning: false,
     ...overrides,
   };
 }
@@ -110,7 +112,50 @@ describe('JWKS file', () => {
       amr: [],
       expiresAt: expect.any(Number) as number,
       tokenId: 'j-1',
+      groups: undefined,
+      email: undefined,
+      emailVerified: false,
+      name: undefined,
     });
+  });
+
+  it('reads the groups claim (a name or a JSON pointer) and the profile claims', async () => {
+    const token = await sign({
+      tenant_id: TENANT,
+      email: 'Dana@Example.com',
+      email_verified: true,
+      preferred_username: 'dana',
+      groups: ['/acme/admins', 'x'.repeat(256), ''],
+      ext: { groups: 'approvers finance' },
+    });
+    const top = await (
+      await createTokenVerifier(authConfig({ groupsClaim: 'groups' }))
+    ).verify(token);
+    // A name no mapping rule can hold (over 255 characters) and empty ones are dropped.
+    expect(top).toMatchObject({
+      groups: ['/acme/admins'],
+      email: 'Dana@Example.com',
+      emailVerified: true,
+      name: 'dana',
+    });
+    const nested = await (
+      await createTokenVerifier(authConfig({ groupsClaim: '/ext/groups' }))
+    ).verify(token);
+    expect(nested.groups).toEqual(['approvers', 'finance']);
+    // Configured but absent: no groups (the mapping then removes what groups gave).
+    const absent = await (
+      await createTokenVerifier(authConfig({ groupsClaim: '/none' }))
+    ).verify(token);
+    expect(absent.groups).toEqual([]);
+  });
+
+  it('refuses a malformed groups claim, and more than 1,000 groups', async () => {
+    const verifier = await createTokenVerifier(authConfig({ groupsClaim: 'groups' }));
+    for (const groups of [[1, 2], { a: 1 }, Array.from({ length: 1001 }, (_, i) => `g${i}`)]) {
+      await expect(verifier.verify(await sign({ tenant_id: TENANT, groups }))).rejects.toThrow(
+        expect.objectContaining({ reason: 'claim_groups_invalid' }) as Error,
+      );
+    }
   });
 
   it('refuses at creation a file holding private key material', async () => {

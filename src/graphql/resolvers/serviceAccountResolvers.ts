@@ -8,8 +8,8 @@ import {
   revokeApiKey,
   rotateApiKey,
   setServiceAccountRoles,
-} from '../../domain/serviceAccountCommands.js';
-import { SERVICE_ACCOUNT_COLUMNS } from '../../domain/serviceAccountModel.js';
+} from '../../domain/identity/serviceAccountCommands.js';
+import { SERVICE_ACCOUNT_COLUMNS } from '../../domain/identity/serviceAccountModel.js';
 import { requireData } from './requireData.js';
 import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
 

@@ -32,11 +32,15 @@ export const tenancyResolvers: Resolvers = {
   },
   User: {
     teams: (user, _args, ctx) => requireData(ctx).membershipsByUser.load(user.id),
+    rolesFromGroups: (user) => user.mappedRoles,
+    active: (user) => user.deactivatedAt === null,
+    invitationPending: (user) => user.subject === null,
   },
   Team: {
     members: (team, _args, ctx) => requireData(ctx).membershipsByTeam.load(team.id),
   },
   TeamMembership: {
+    fromGroups: (m) => m.viaGroups,
     team: async (m, _args, ctx) => mustExist(await requireData(ctx).teams.load(m.teamId)),
     user: async (m, _args, ctx) => mustExist(await requireData(ctx).users.load(m.userId)),
   },

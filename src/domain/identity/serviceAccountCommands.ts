@@ -14,19 +14,18 @@
  * is decided on them (read-after-write, as for users).
  */
 import { randomUUID } from 'node:crypto';
-import { generateApiKey, hashApiKey } from '../authn/apiKeys.js';
-import type { TenantTx } from '../data/TenantDatabase.js';
-import { Prisma } from '../generated/prisma/client.js';
-import type { OrgRole } from '../generated/prisma/enums.js';
-import { enqueueRelationships, remove, touch } from '../authz/outbox/RelationshipOutbox.js';
+import { generateApiKey, hashApiKey } from '../../authn/apiKeys.js';
+import type { TenantTx } from '../../data/TenantDatabase.js';
+import type { OrgRole } from '../../generated/prisma/enums.js';
+import { enqueueRelationships, remove, touch } from '../../authz/outbox/RelationshipOutbox.js';
 import {
   SERVICE_ACCOUNT_ROLES,
   serviceAccountRoleTuples,
   serviceAccountTuples,
-} from '../authz/RelationshipTuple.js';
-import { badUserInput, conflict, notFound } from '../errors/clientErrors.js';
-import { diff, REDACTED, type Changed } from './Changed.js';
-import { requireId, requireText } from './inputValidation.js';
+} from '../../authz/RelationshipTuple.js';
+import { badUserInput, conflict, notFound } from '../../errors/clientErrors.js';
+import { diff, REDACTED, type Changed } from '../Changed.js';
+import { requireId, requireText } from '../inputValidation.js';
 import {
   API_KEY_COLUMNS,
   SERVICE_ACCOUNT_COLUMNS,
@@ -34,7 +33,8 @@ import {
   type CreatedApiKeyModel,
   type ServiceAccountModel,
 } from './serviceAccountModel.js';
-import type { Actor } from './workflowCommands.js';
+import type { Actor } from '../workflowCommands.js';
+import { isUniqueViolation } from '../uniqueViolation.js';
 
 /** Most scopes on one key. */
 export const MAX_SCOPES = 32;
@@ -60,10 +60,6 @@ export interface ApiKeyDraft {
   readonly serviceAccountId: string;
   readonly scopes: readonly string[];
   readonly expiresAt?: Date | null | undefined;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 /** A key's public id. The message never repeats the value (it may be a whole key, pasted). */

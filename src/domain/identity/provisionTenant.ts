@@ -7,11 +7,12 @@
  * SpiceDB), and a `tenant.create` event opening the tenant's audit chain.
  */
 import { randomUUID } from 'node:crypto';
-import { appendAuditEvents } from '../audit/appendAuditEvents.js';
-import { enqueueRelationships, touch } from '../authz/outbox/RelationshipOutbox.js';
-import { userTuples } from '../authz/RelationshipTuple.js';
-import { TenantDatabase } from '../data/TenantDatabase.js';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { appendAuditEvents } from '../../audit/appendAuditEvents.js';
+import { enqueueRelationships, touch } from '../../authz/outbox/RelationshipOutbox.js';
+import { userTuples } from '../../authz/RelationshipTuple.js';
+import { TenantDatabase } from '../../data/TenantDatabase.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import { isUniqueViolation } from '../uniqueViolation.js';
 
 export interface NewTenant {
   readonly slug: string;
@@ -66,7 +67,7 @@ function validated(input: NewTenant): Required<NewTenant> {
     slug: input.slug,
     name,
     adminSubject: subject,
-    adminEmail: input.adminEmail,
+    adminEmail: input.adminEmail.toLowerCase(),
     adminDisplayName: displayName,
   };
 }
@@ -83,7 +84,7 @@ export async function provisionTenant(
       await tx.tenant.create({ data: { id: t.id, slug: t.slug, name: t.name } });
     } catch (error) {
       // The slug and the id are unique across tenants (the owner sees only this tenant's row).
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      if (isUniqueViolation(error)) {
         throw new TenantInputError(`a tenant with this slug or id exists: ${t.slug}`);
       }
       throw error;
@@ -97,6 +98,7 @@ export async function provisionTenant(
         email: t.adminEmail,
         displayName: t.adminDisplayName,
         roles: [...roles],
+        grantedRoles: [...roles],
       },
     });
     await enqueueRelationships(

@@ -3,7 +3,7 @@
  * (which only the verifier's lookup reads, src/data/ApiKeyLookup.ts). The key itself is
  * never stored; it exists once, in the answer of the mutation that made it.
  */
-import type { ApiKey, ServiceAccount } from '../generated/prisma/client.js';
+import type { ApiKey, ServiceAccount } from '../../generated/prisma/client.js';
 
 export type ServiceAccountModel = ServiceAccount;
 
