@@ -124,6 +124,20 @@ export function membershipTuple(
   );
 }
 
+/** A service account as a member of a team (members only: see policies/authz.zed). */
+export function serviceAccountMembershipTuple(
+  tenantId: string,
+  m: { teamId: string; serviceAccountId: string },
+): RelationshipTuple {
+  return tuple(
+    'team',
+    objectId(tenantId, m.teamId),
+    'member',
+    'service_account',
+    objectId(tenantId, m.serviceAccountId),
+  );
+}
+
 export function workflowTuples(
   tenantId: string,
   wf: { id: string; ownerId: string; teamId: string | null },

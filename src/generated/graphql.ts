@@ -343,6 +343,12 @@ export type InviteUserInput = {
 export type Mutation = {
   __typename?: 'Mutation';
   /**
+   * Makes an active service account a member of a team (never a maintainer): its keys see
+   * what the team's members see, from the next request on. Idempotent. CONFLICT for a
+   * deactivated account; NOT_FOUND for an account not of this organisation.
+   */
+  addServiceAccountToTeam: ServiceAccount;
+  /**
    * Makes a user a member or maintainer of the team (already one: their role changes).
    * Organisation admins, and the team's own maintainers; FORBIDDEN for anyone else,
    * maintainers of other teams included. CONFLICT (DEACTIVATED) for a deactivated user.
@@ -400,6 +406,8 @@ export type Mutation = {
   reactivateUser: User;
   /** PENDING_APPROVAL → REJECTED, recording the decision. */
   rejectWorkflow: Workflow;
+  /** Removes a service account from a team (no-op if it is not in it). */
+  removeServiceAccountFromTeam: ServiceAccount;
   /** Removes a user from the team (no-op if they are not in it). Who may: as for addTeamMember. */
   removeTeamMember: Team;
   /** Renames a team. CONFLICT when the name is taken in the organisation. */
@@ -453,6 +461,12 @@ export type Mutation = {
   updateRoleMapping: RoleMapping;
   /** Edits a DRAFT workflow. With `expectedVersion`, fails with CONFLICT if it changed meanwhile. */
   updateWorkflow: Workflow;
+};
+
+
+export type MutationAddServiceAccountToTeamArgs = {
+  id: Scalars['String']['input'];
+  teamId: Scalars['ID']['input'];
 };
 
 
@@ -522,6 +536,12 @@ export type MutationReactivateUserArgs = {
 export type MutationRejectWorkflowArgs = {
   comment?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRemoveServiceAccountFromTeamArgs = {
+  id: Scalars['String']['input'];
+  teamId: Scalars['ID']['input'];
 };
 
 
@@ -779,6 +799,8 @@ export type ServiceAccount = {
    * for a user of those roles. Kept when deactivated, as a record; they no longer count.
    */
   roles: Array<OrgRole>;
+  /** Teams the account is a member of (`addServiceAccountToTeam`), by name. */
+  teams: Array<Team>;
 };
 
 export type ServiceAccountConnection = {
@@ -1342,6 +1364,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type MutationResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addServiceAccountToTeam?: Resolver<ResolversTypes['ServiceAccount'], ParentType, ContextType, RequireFields<MutationAddServiceAccountToTeamArgs, 'id' | 'teamId'>>;
   addTeamMember?: Resolver<ResolversTypes['Team'], ParentType, ContextType, RequireFields<MutationAddTeamMemberArgs, 'role' | 'teamId' | 'userId'>>;
   approveWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationApproveWorkflowArgs, 'id'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
@@ -1356,6 +1379,7 @@ export type MutationResolvers<ContextType = GatehouseContext, ParentType extends
   inviteUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationInviteUserArgs, 'input'>>;
   reactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'userId'>>;
   rejectWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationRejectWorkflowArgs, 'id'>>;
+  removeServiceAccountFromTeam?: Resolver<ResolversTypes['ServiceAccount'], ParentType, ContextType, RequireFields<MutationRemoveServiceAccountFromTeamArgs, 'id' | 'teamId'>>;
   removeTeamMember?: Resolver<ResolversTypes['Team'], ParentType, ContextType, RequireFields<MutationRemoveTeamMemberArgs, 'teamId' | 'userId'>>;
   renameTeam?: Resolver<ResolversTypes['Team'], ParentType, ContextType, RequireFields<MutationRenameTeamArgs, 'id' | 'name'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
@@ -1417,6 +1441,7 @@ export type ServiceAccountResolvers<ContextType = GatehouseContext, ParentType e
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['OrgRole']>, ParentType, ContextType>;
+  teams?: Resolver<Array<ResolversTypes['Team']>, ParentType, ContextType>;
 };
 
 export type ServiceAccountConnectionResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['ServiceAccountConnection'] = ResolversParentTypes['ServiceAccountConnection']> = {

@@ -312,6 +312,83 @@ const rows: Row[] = [
     data: null,
     errors: { createWorkflow: 'FORBIDDEN' },
   },
+  // Users, roles and teams (test/e2e/identityAdmin.test.ts goes through every operation and
+  // guard rail): the directory for everyone of the organisation, changes for its admins and
+  // (members of a team) the team's maintainers.
+  ...['alice', 'bob', 'carol', 'dave', 'erin', 'mallory'].map((who): Row => ({
+    who,
+    what: 'everyone of an organisation lists its directory',
+    query: '{ users(first: 1) { __typename } }',
+    data: { users: { __typename: 'UserConnection' } },
+  })),
+  {
+    who: null,
+    what: 'anonymous callers do not list users',
+    query: '{ users(first: 1) { __typename } }',
+    data: null,
+    errors: { users: 'UNAUTHENTICATED' },
+  },
+  ...['alice', 'mallory'].map((who): Row => ({
+    who,
+    what: 'an org admin reads their organisation’s group mapping',
+    query: '{ roleMapping { __typename } }',
+    data: { roleMapping: { __typename: 'RoleMapping' } },
+  })),
+  ...['bob', 'carol', 'dave', 'erin'].map((who): Row => ({
+    who,
+    what: 'nobody else reads the group mapping',
+    query: '{ roleMapping { __typename } }',
+    data: null,
+    errors: { roleMapping: 'FORBIDDEN' },
+  })),
+  {
+    who: 'bob',
+    what: 'a member cannot raise their own roles',
+    query: 'mutation($u: ID!) { setUserRoles(userId: $u, roles: [ADMIN]) { roles } }',
+    variables: { u: user('bob') },
+    data: null,
+    errors: { setUserRoles: 'FORBIDDEN' },
+  },
+  {
+    who: 'carol',
+    what: 'a VP cannot invite users',
+    query:
+      'mutation { inviteUser(input: { email: "matrix@acme.example", displayName: "M" }) { id } }',
+    data: null,
+    errors: { inviteUser: 'FORBIDDEN' },
+  },
+  {
+    who: 'mallory',
+    what: 'another organisation’s admin cannot deactivate a user',
+    query: 'mutation($u: ID!) { deactivateUser(userId: $u) { active } }',
+    variables: { u: user('bob') },
+    data: null,
+    errors: { deactivateUser: 'FORBIDDEN' },
+    secret: ['bob@acme.example'],
+  },
+  {
+    who: 'erin',
+    what: 'a maintainer of another team cannot add members to this one',
+    query: 'mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { name } }',
+    variables: { t: team('Engineering'), u: user('erin') },
+    data: null,
+    errors: { addTeamMember: 'FORBIDDEN' },
+  },
+  {
+    who: 'bob',
+    what: 'a team member cannot remove a teammate',
+    query: 'mutation($t: ID!, $u: ID!) { removeTeamMember(teamId: $t, userId: $u) { name } }',
+    variables: { t: team('Engineering'), u: user('alice') },
+    data: null,
+    errors: { removeTeamMember: 'FORBIDDEN' },
+  },
+  {
+    who: 'dave',
+    what: 'an auditor cannot change the group mapping',
+    query: 'mutation { updateRoleMapping(rules: []) { version } }',
+    data: null,
+    errors: { updateRoleMapping: 'FORBIDDEN' },
+  },
   // Identity administration: org admins only (manage_service_accounts), each in their own
   // organisation. (test/e2e/serviceAccounts.test.ts goes through every operation.)
   ...['alice', 'mallory'].map((who): Row => ({

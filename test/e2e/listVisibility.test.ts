@@ -17,7 +17,7 @@ import type { User } from '../../src/generated/prisma/client.js';
 const LISTS = {
   workflow: (tx: TenantTx, tenantId: string, me: User) =>
     tx.workflow.findMany({
-      where: { AND: [{ tenantId }, visibleWorkflows(me)] },
+      where: { AND: [{ tenantId }, visibleWorkflows({ ...me, kind: 'user' })] },
       select: { id: true },
     }),
   credential: (tx: TenantTx, tenantId: string, me: User) =>

@@ -375,3 +375,97 @@ describe('deactivation and the trail', () => {
     ).toBe(true);
   });
 });
+
+describe('a service account in a team', () => {
+  const ADD = `mutation($id: String!, $t: ID!) {
+    addServiceAccountToTeam(id: $id, teamId: $t) { id teams { id name } } }`;
+  const REMOVE = `mutation($id: String!, $t: ID!) {
+    removeServiceAccountFromTeam(id: $id, teamId: $t) { id teams { id } } }`;
+
+  it("sees the team's workflows as a member does, from the next request, and not after removal", async () => {
+    const { account, key } = await accountWithKey();
+    await setRoles(account.id, ['MEMBER']);
+    // Member 1 joins the team (by the admin) and puts a workflow in it.
+    ok(
+      await asToken(
+        tokens[0],
+        'mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { id } }',
+        {
+          t: tenant.teamId,
+          u: tenant.users[1]!.id,
+        },
+      ),
+    );
+    const { createWorkflow: teamWf } = ok(
+      await asToken<{ createWorkflow: { id: string; name: string } }>(
+        tokens[1],
+        'mutation($t: ID) { createWorkflow(input: { name: "team: release", amount: "2", teamId: $t }) { id name } }',
+        { t: tenant.teamId },
+      ),
+    );
+    expect(codeOf(await asKey(key, READ_WF, { id: teamWf.id }))).toBe('FORBIDDEN');
+    const added = ok(
+      await asToken<{ addServiceAccountToTeam: { teams: Array<{ id: string; name: string }> } }>(
+        tokens[0],
+        ADD,
+        { id: account.id, t: tenant.teamId },
+      ),
+    );
+    expect(added.addServiceAccountToTeam.teams).toEqual([{ id: tenant.teamId, name: 'Team' }]);
+    // Idempotent.
+    ok(await asToken(tokens[0], ADD, { id: account.id, t: tenant.teamId }));
+    expect(ok(await asKey(key, READ_WF, { id: teamWf.id }))).toEqual({
+      workflow: { id: teamWf.id, name: 'team: release' },
+    });
+    // The list: exactly the team's workflow (not member 2's own ones).
+    expect(names(ok(await asKey<WorkflowList>(key, LIST)))).toEqual(['team: release']);
+    ok(await asToken(tokens[0], REMOVE, { id: account.id, t: tenant.teamId }));
+    expect(codeOf(await asKey(key, READ_WF, { id: teamWf.id }))).toBe('FORBIDDEN');
+    expect(ok(await asKey<WorkflowList>(key, LIST)).workflows.totalCount).toBe(0);
+  });
+
+  it('is for admins; another organisation’s team is FORBIDDEN; a deactivated account CONFLICT', async () => {
+    const { account } = await accountWithKey();
+    const other = await server.createTenant(1);
+    expect(codeOf(await asToken(tokens[1], ADD, { id: account.id, t: tenant.teamId }))).toBe(
+      'FORBIDDEN',
+    );
+    expect(codeOf(await asToken(tokens[0], ADD, { id: account.id, t: other.teamId }))).toBe(
+      'FORBIDDEN',
+    );
+    expect(codeOf(await asToken(tokens[0], ADD, { id: randomUUID(), t: tenant.teamId }))).toBe(
+      'NOT_FOUND',
+    );
+    ok(await asToken(tokens[0], DEACTIVATE, { id: account.id }));
+    expect(codeOf(await asToken(tokens[0], ADD, { id: account.id, t: tenant.teamId }))).toBe(
+      'CONFLICT',
+    );
+  });
+
+  it('deactivation removes its team relationships', async () => {
+    const { account, key } = await accountWithKey();
+    await setRoles(account.id, ['MEMBER']);
+    ok(await asToken(tokens[0], ADD, { id: account.id, t: tenant.teamId }));
+    ok(await asToken(tokens[0], DEACTIVATE, { id: account.id }));
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': key },
+      body: JSON.stringify({ query: LIST }),
+    });
+    expect(res.status).toBe(401);
+    // The DELETE of its team relation is in the outbox (and was relayed).
+    const rows = await server.gatehouse.database.tenants.transaction(
+      { tenantId: tenant.id, subject: 'test' },
+      'read',
+      (tx) =>
+        tx.$queryRawUnsafe<Array<{ applied: boolean }>>(
+          `select applied_at is not null as applied from authz_outbox
+            where tenant_id = $1::uuid and subject_type = 'service_account'
+              and subject_id = $2 and resource_type = 'team' and operation = 'DELETE'`,
+          tenant.id,
+          objectId(tenant.id, account.id),
+        ),
+    );
+    expect(rows, JSON.stringify(rows)).toEqual([{ applied: true }]);
+  });
+});

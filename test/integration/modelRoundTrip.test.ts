@@ -27,6 +27,7 @@ import {
   type GroupMapping,
   type RoleMappingVersion,
   type ServiceAccount,
+  type ServiceAccountTeamMembership,
   type Team,
   type TenantPolicySettings,
   type TeamMembership,
@@ -260,6 +261,34 @@ const cases: Record<Prisma.ModelName, () => Promise<RoundTrip>> = {
       create: (tx, data) => tx.serviceAccount.create({ data }),
       find: (tx, row) =>
         tx.serviceAccount.findUnique({ where: { tenantId_id: { tenantId: fx.id, id: row.id } } }),
+    });
+  },
+
+  async ServiceAccountTeamMembership() {
+    const serviceAccountId = randomUUID();
+    await as(fx.id, 'write', (tx) =>
+      tx.serviceAccount.create({
+        data: { tenantId: fx.id, id: serviceAccountId, name: `teams ${serviceAccountId}` },
+      }),
+    );
+    const row: ServiceAccountTeamMembership = {
+      tenantId: fx.id,
+      teamId: fx.teamId,
+      serviceAccountId,
+      createdAt: at(97),
+    };
+    return roundTrip('service_account_team_memberships', [row], {
+      create: (tx, data) => tx.serviceAccountTeamMembership.create({ data }),
+      find: (tx, r) =>
+        tx.serviceAccountTeamMembership.findUnique({
+          where: {
+            tenantId_teamId_serviceAccountId: {
+              tenantId: fx.id,
+              teamId: r.teamId,
+              serviceAccountId: r.serviceAccountId,
+            },
+          },
+        }),
     });
   },
 

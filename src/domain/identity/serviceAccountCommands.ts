@@ -20,6 +20,7 @@ import type { OrgRole } from '../../generated/prisma/enums.js';
 import { enqueueRelationships, remove, touch } from '../../authz/outbox/RelationshipOutbox.js';
 import {
   SERVICE_ACCOUNT_ROLES,
+  serviceAccountMembershipTuple,
   serviceAccountRoleTuples,
   serviceAccountTuples,
 } from '../../authz/RelationshipTuple.js';
@@ -249,13 +250,16 @@ export async function deactivateServiceAccount(
   // Already inactive (or deactivated concurrently): nothing changes.
   const after = updated ?? (await findAccount(tx, actor.tenantId, accountId));
   if (updated) {
-    // Its relationships go with it (the row keeps its roles, as a record of what it held):
-    // the update locked the row, so these are the roles a concurrent change committed.
-    await enqueueRelationships(
-      tx,
-      actor.tenantId,
-      serviceAccountTuples(actor.tenantId, updated).map(remove),
-    );
+    // Its relationships go with it (the row keeps its roles and teams, as a record of what
+    // it held): the update locked the row, so these are what a concurrent change committed.
+    const teams = await tx.serviceAccountTeamMembership.findMany({
+      where: { tenantId: actor.tenantId, serviceAccountId: accountId },
+      select: { teamId: true, serviceAccountId: true },
+    });
+    await enqueueRelationships(tx, actor.tenantId, [
+      ...serviceAccountTuples(actor.tenantId, updated).map(remove),
+      ...teams.map((m) => remove(serviceAccountMembershipTuple(actor.tenantId, m))),
+    ]);
   }
   return {
     value: after,
@@ -403,5 +407,72 @@ export async function revokeApiKey(
     value: after,
     resource: { type: 'api_key', id: keyId },
     changes: diff(before, after, ['revokedAt']),
+  };
+}
+
+/**
+ * Makes an active account a member of a team: its keys then see what the team's members
+ * see (policies/authz.zed `team#member`). Idempotent. NOT_FOUND for an account or team not
+ * of this organisation; CONFLICT for a deactivated account.
+ */
+export function addServiceAccountToTeam(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+  teamId: string,
+): Promise<Changed<ServiceAccountModel>> {
+  return changeTeamMembership(tx, actor, id, teamId, true);
+}
+
+/** Removes an account from a team. Idempotent (not a member: nothing changes). */
+export function removeServiceAccountFromTeam(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+  teamId: string,
+): Promise<Changed<ServiceAccountModel>> {
+  return changeTeamMembership(tx, actor, id, teamId, false);
+}
+
+async function changeTeamMembership(
+  tx: TenantTx,
+  actor: Actor,
+  id: string,
+  teamId: string,
+  member: boolean,
+): Promise<Changed<ServiceAccountModel>> {
+  const accountId = requireId(id, 'id');
+  const team = requireId(teamId, 'teamId');
+  await lockAccount(tx, actor.tenantId, accountId);
+  const account = await findAccount(tx, actor.tenantId, accountId);
+  const row = { tenantId: actor.tenantId, teamId: team, serviceAccountId: accountId };
+  let count: number;
+  if (member) {
+    if (!account.active) throw conflict('The service account is deactivated');
+    const exists = await tx.team.findFirst({
+      where: { tenantId: actor.tenantId, id: team },
+      select: { id: true },
+    });
+    if (!exists) throw notFound('Team');
+    ({ count } = await tx.serviceAccountTeamMembership.createMany({
+      data: [row],
+      skipDuplicates: true,
+    }));
+  } else {
+    ({ count } = await tx.serviceAccountTeamMembership.deleteMany({ where: row }));
+  }
+  if (count === 1) {
+    const relationship = serviceAccountMembershipTuple(actor.tenantId, row);
+    await enqueueRelationships(tx, actor.tenantId, [
+      member ? touch(relationship) : remove(relationship),
+    ]);
+  }
+  return {
+    value: account,
+    resource: { type: 'service_account', id: accountId },
+    changes:
+      count === 1
+        ? { team: member ? { before: null, after: team } : { before: team, after: null } }
+        : {},
   };
 }

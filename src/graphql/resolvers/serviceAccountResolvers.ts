@@ -2,6 +2,8 @@ import type { Resolvers } from '../../generated/graphql.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { API_KEY_PREFIX } from '../../authn/apiKeys.js';
 import {
+  addServiceAccountToTeam,
+  removeServiceAccountFromTeam,
   createApiKey,
   createServiceAccount,
   deactivateServiceAccount,
@@ -54,6 +56,14 @@ export const serviceAccountResolvers: Resolvers = {
       requireData(ctx).mutate(info, args, (tx, actor) =>
         rotateApiKey(tx, actor, ctx.apiKeyPepper, args.id, args.overlapSeconds),
       ),
+    addServiceAccountToTeam: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        addServiceAccountToTeam(tx, actor, args.id, args.teamId),
+      ),
+    removeServiceAccountFromTeam: (_parent, args, ctx, info) =>
+      requireData(ctx).mutate(info, args, (tx, actor) =>
+        removeServiceAccountFromTeam(tx, actor, args.id, args.teamId),
+      ),
     revokeApiKey: (_parent, args, ctx, info) =>
       requireData(ctx).mutate(info, args, (tx, actor) => revokeApiKey(tx, actor, args.id)),
   },
@@ -64,6 +74,16 @@ export const serviceAccountResolvers: Resolvers = {
   },
   ServiceAccount: {
     apiKeys: (account, _args, ctx) => requireData(ctx).apiKeysByAccount.load(account.id),
+    teams: async (account, _args, ctx) => {
+      const data = requireData(ctx);
+      return (await data.tx()).team.findMany({
+        where: {
+          tenantId: data.tenantId,
+          serviceAccountMemberships: { some: { serviceAccountId: account.id } },
+        },
+        orderBy: [{ name: 'asc' }],
+      });
+    },
   },
   ApiKey: {
     prefix: (key) => `${API_KEY_PREFIX}${key.id}`,
