@@ -111,6 +111,45 @@ describe('token CLI', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('mints a token for any subject of any tenant, with email and groups', () => {
+    const tenant = '6f1c2a9e-1b3f-4e5a-8c6d-0f1e2d3c4b5a';
+    const result = runToken(
+      [
+        '--subject=idp|peter',
+        `--tenant=${tenant}`,
+        '--email=peter@initech.example',
+        '--email-verified',
+        '--name=Peter',
+        '--groups=approvers,/initech/platform',
+      ],
+      { AUTH_GROUPS_CLAIM: '/ext/groups' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const claims = decodeJwt(result.stdout.trim());
+    expect(claims).toMatchObject({
+      sub: 'idp|peter',
+      tenant_id: tenant,
+      email: 'peter@initech.example',
+      email_verified: true,
+      name: 'Peter',
+      roles: [],
+      ext: { groups: ['approvers', '/initech/platform'] },
+    });
+  });
+
+  it('exits 2 for --subject without a tenant id, or with a demo user too', () => {
+    for (const args of [
+      ['--subject=idp|x'],
+      ['--subject=idp|x', '--tenant=acme'],
+      ['alice', '--subject=idp|x', `--tenant=${DEMO_TENANTS.acme.id}`],
+    ]) {
+      const result = runToken(args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stdout).toBe('');
+    }
+  });
+
   it('exits 2 for an invalid --ttl', () => {
     const result = runToken(['alice', '--ttl=0']);
     expect(result.status).toBe(2);
