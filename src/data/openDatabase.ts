@@ -17,6 +17,7 @@ import { DatabaseApiKeyLookup } from './ApiKeyLookup.js';
 import { migrate } from './migrator.js';
 import { APP_ROLE, AUDIT_SIGNER_ROLE, KEY_READER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
+import { lockDataDirectory } from './dataDirectoryLock.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
 import { pgliteListen, postgresListen, type Listen } from './listen.js';
@@ -113,8 +114,17 @@ export async function openDatabase(
 }
 
 async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Promise<OpenDatabase> {
-  if (dataDir !== 'memory://') await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const inMemory = dataDir === 'memory://';
+  if (!inMemory) await mkdir(dataDir, { recursive: true });
+  // One process at a time on a directory (a second one would lose data): see dataDirectoryLock.
+  const lock = inMemory ? undefined : await lockDataDirectory(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(inMemory ? undefined : dataDir);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const sql = pgliteSqlClient(pglite);
   const asOwnerRaw = async <T>(work: (s: SqlClient) => Promise<T>): Promise<T> => {
     await sql.exec(`set role ${OWNER_ROLE}`);
@@ -129,6 +139,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
     if (options.migrate ?? true) await asOwnerRaw((s) => migrate(s));
   } catch (error) {
     await pglite.close();
+    await lock?.release();
     throw error;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
@@ -146,6 +157,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      await lock?.release();
     },
   };
 }

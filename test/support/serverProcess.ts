@@ -39,7 +39,8 @@ export async function startServerProcess(
 
 /** Stops it (SIGTERM) and waits for it to exit; nothing when it already has. */
 export async function stopServerProcess(server: ServerProcess | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null) return;
+  // (Killed by a signal: exitCode stays null, signalCode says which.)
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGTERM');
   await exited;
