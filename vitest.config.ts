@@ -9,6 +9,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
+    setupFiles: ['test/support/noConcurrentQueries.ts'],
     pool: 'forks',
     // Against a shared PostgreSQL, test files run one after another: each starts Gatehouse
     // with an embedded SpiceDB, and only one such instance may serve a database at a time.

@@ -18,6 +18,7 @@ import { migrate } from './migrator.js';
 import { APP_ROLE, AUDIT_SIGNER_ROLE, KEY_READER_ROLE, OWNER_ROLE, RELAY_ROLE } from './roles.js';
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
 import { lockDataDirectory } from './dataDirectoryLock.js';
+import { serialTransactions } from './serialTransactions.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
 import { pgliteListen, postgresListen, type Listen } from './listen.js';
@@ -175,7 +176,8 @@ async function openPostgres(
   // The pool is ours (its figures are metrics); the adapter ends it on disconnect.
   const pool = new pg.Pool({ connectionString: config.url });
   const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    // One statement at a time on a transaction's connection (serialTransactions).
+    adapter: serialTransactions(new PrismaPg(pool, { disposeExternalPool: true })),
   });
   return {
     kind: 'postgres',
@@ -187,7 +189,7 @@ async function openPostgres(
       if (!config.ownerUrl) throw new Error('DATABASE_OWNER_URL is required for owner operations');
       const sql = await connectPostgres(config.ownerUrl);
       const ownerPrisma = new PrismaClient({
-        adapter: new PrismaPg({ connectionString: config.ownerUrl }),
+        adapter: serialTransactions(new PrismaPg({ connectionString: config.ownerUrl })),
       });
       try {
         return await work(sql, ownerPrisma);

@@ -22,6 +22,7 @@ import {
   type TestTenant,
 } from '../support/testDatabase.js';
 import { rejection, sqlRejection, type SqlFailure } from '../support/sqlErrors.js';
+import { serialTransactions } from '../../src/data/serialTransactions.js';
 
 /** Every table holding tenant data, with the column naming its tenant. */
 const TENANT_TABLES = {
@@ -756,7 +757,9 @@ describe('app.tenant_id is transaction-local', () => {
     // connection, shared by the app path and asOwner. PostgreSQL: a pool of size 1.
     const prisma = usingPostgres
       ? new PrismaClient({
-          adapter: new PrismaPg({ connectionString: process.env['DATABASE_URL']!, max: 1 }),
+          adapter: serialTransactions(
+            new PrismaPg({ connectionString: process.env['DATABASE_URL']!, max: 1 }),
+          ),
         })
       : undefined;
     const tenants = prisma ? new TenantDatabase(prisma, { timeoutMs: 20_000 }) : db.tenants;
