@@ -28,9 +28,40 @@ const JWT_ALGORITHMS = [
 
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
+/** The request pool's connections to PostgreSQL (DB_POOL_*, DB_*_TIMEOUT_MS). */
+export interface PoolSettings {
+  /** Most connections of this instance (DB_POOL_MAX). */
+  readonly max: number;
+  /** How long to wait for a connection, new or from the pool (DB_CONNECT_TIMEOUT_MS). */
+  readonly connectTimeoutMs: number;
+  /** `statement_timeout` of every connection (DB_STATEMENT_TIMEOUT_MS; 0: none). */
+  readonly statementTimeoutMs: number;
+  /** An idle connection is closed after this (DB_POOL_IDLE_TIMEOUT_MS). */
+  readonly idleTimeoutMs: number;
+  /** `application_name`, as pg_stat_activity shows it (DB_APPLICATION_NAME). */
+  readonly applicationName: string;
+  /** How long the first connection is retried, with backoff, before giving up (DB_STARTUP_RETRY_MS). */
+  readonly startupRetryMs: number;
+}
+
 export type DatabaseConfig =
   | { readonly kind: 'embedded'; readonly dataDir: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly ownerUrl: string | undefined };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly ownerUrl: string | undefined;
+      /** Absent: the defaults ({@link DEFAULT_POOL}). */
+      readonly pool?: PoolSettings;
+    };
+
+export const DEFAULT_POOL: PoolSettings = {
+  max: 10,
+  connectTimeoutMs: 5_000,
+  statementTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  applicationName: 'gatehouse',
+  startupRetryMs: 60_000,
+};
 
 export type JwksSource =
   | { readonly kind: 'remote'; readonly url: URL }
@@ -281,6 +312,35 @@ const envSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_OWNER_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_POOL.max),
+  DB_CONNECT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(DEFAULT_POOL.connectTimeoutMs),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(DEFAULT_POOL.statementTimeoutMs),
+  DB_POOL_IDLE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(3_600_000)
+    .default(DEFAULT_POOL.idleTimeoutMs),
+  DB_APPLICATION_NAME: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,63}$/, 'printable ASCII, at most 63 characters')
+    .default(DEFAULT_POOL.applicationName),
+  DB_STARTUP_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(DEFAULT_POOL.startupRetryMs),
   PGLITE_DATA_DIR: z.string().min(1).default('.gatehouse/pgdata'),
   DB_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   SEED_DEMO_DATA: booleanString.optional(),
@@ -555,7 +615,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : { kind: 'embedded' };
 
   const database: DatabaseConfig = e.DATABASE_URL
-    ? { kind: 'postgres', url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL }
+    ? {
+        kind: 'postgres',
+        url: e.DATABASE_URL,
+        ownerUrl: e.DATABASE_OWNER_URL,
+        pool: {
+          max: e.DB_POOL_MAX,
+          connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+          idleTimeoutMs: e.DB_POOL_IDLE_TIMEOUT_MS,
+          applicationName: e.DB_APPLICATION_NAME,
+          startupRetryMs: e.DB_STARTUP_RETRY_MS,
+        },
+      }
     : {
         kind: 'embedded',
         dataDir: e.PGLITE_DATA_DIR === 'memory://' ? 'memory://' : path.resolve(e.PGLITE_DATA_DIR),

@@ -17,8 +17,15 @@ export interface SqlClient {
   close(): Promise<void>;
 }
 
-export async function connectPostgres(url: string): Promise<SqlClient> {
-  const client = new pg.Client({ connectionString: url });
+export async function connectPostgres(
+  url: string,
+  options: { readonly connectTimeoutMs?: number; readonly applicationName?: string } = {},
+): Promise<SqlClient> {
+  const client = new pg.Client({
+    connectionString: url,
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+    ...(options.applicationName ? { application_name: options.applicationName } : {}),
+  });
   await client.connect();
   return {
     async query<Row extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []) {

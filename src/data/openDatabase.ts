@@ -11,7 +11,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { ApiKeyLookup } from '../authn/ApiKeyVerifier.js';
-import type { DatabaseConfig } from '../config.js';
+import { DEFAULT_POOL, type DatabaseConfig, type PoolSettings } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseApiKeyLookup } from './ApiKeyLookup.js';
 import { migrate } from './migrator.js';
@@ -163,18 +163,66 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
   };
 }
 
+/** The first delay between attempts at the first connection; it doubles up to {@link MAX_RETRY_DELAY_MS}. */
+const FIRST_RETRY_DELAY_MS = 250;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/**
+ * The first connection, retried with backoff (doubling, with jitter) for up to
+ * `startupRetryMs`: a server started beside its database (a compose file, a restart of
+ * both) waits for it instead of dying. Each failed attempt is logged (without the URL);
+ * after the deadline the last error is thrown.
+ */
+async function firstConnection(
+  url: string,
+  settings: PoolSettings,
+  logger: Logger | undefined,
+): Promise<SqlClient> {
+  const deadline = Date.now() + settings.startupRetryMs;
+  let delay = FIRST_RETRY_DELAY_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectPostgres(url, {
+        connectTimeoutMs: settings.connectTimeoutMs,
+        applicationName: settings.applicationName,
+      });
+    } catch (error) {
+      // A refused login is a configuration error: retrying would not mend it.
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('28')) throw error;
+      const wait = Math.min(delay, deadline - Date.now());
+      if (wait <= 0) throw error;
+      logger?.warn('PostgreSQL not reachable yet; retrying', {
+        attempt,
+        retryInMs: Math.round(wait),
+        error: error instanceof Error ? error.message : String(error),
+      });
+      await new Promise((resolve) => setTimeout(resolve, wait * (0.8 + Math.random() * 0.4)));
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    }
+  }
+}
+
 async function openPostgres(
   config: Extract<DatabaseConfig, { kind: 'postgres' }>,
   options: OpenDatabaseOptions,
 ): Promise<OpenDatabase> {
-  const check = await connectPostgres(config.url);
+  const settings = config.pool ?? DEFAULT_POOL;
+  const check = await firstConnection(config.url, settings, options.logger);
   try {
     await assertAppRoleIsConfined(check);
   } finally {
     await check.close();
   }
   // The pool is ours (its figures are metrics); the adapter ends it on disconnect.
-  const pool = new pg.Pool({ connectionString: config.url });
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: settings.max,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    application_name: settings.applicationName,
+    ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
+  });
   const prisma = new PrismaClient({
     // One statement at a time on a transaction's connection (serialTransactions).
     adapter: serialTransactions(new PrismaPg(pool, { disposeExternalPool: true })),

@@ -1,7 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../src/config.js';
+import {
+  ConfigError,
+  DEFAULT_POOL,
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  loadConfig,
+} from '../../src/config.js';
 
 const ed25519 = () => generateKeyPairSync('ed25519').privateKey;
 const AUDIT_KEY_DER = ed25519().export({ type: 'pkcs8', format: 'der' }).toString('base64');
@@ -98,8 +104,39 @@ describe('loadConfig', () => {
         kind: 'postgres',
         url: PRODUCTION.DATABASE_URL,
         ownerUrl: undefined,
+        pool: DEFAULT_POOL,
       });
       expect(config.seedDemoData).toBe(false);
+    });
+
+    it('reads the PostgreSQL connection settings, and refuses bad ones naming them', () => {
+      const config = loadConfig({
+        ...PRODUCTION,
+        DB_POOL_MAX: '25',
+        DB_CONNECT_TIMEOUT_MS: '2000',
+        DB_STATEMENT_TIMEOUT_MS: '0',
+        DB_POOL_IDLE_TIMEOUT_MS: '60000',
+        DB_APPLICATION_NAME: 'gatehouse-eu-1',
+        DB_STARTUP_RETRY_MS: '120000',
+      });
+      expect(config.database).toMatchObject({
+        pool: {
+          max: 25,
+          connectTimeoutMs: 2000,
+          statementTimeoutMs: 0,
+          idleTimeoutMs: 60000,
+          applicationName: 'gatehouse-eu-1',
+          startupRetryMs: 120000,
+        },
+      });
+      for (const [name, value] of [
+        ['DB_POOL_MAX', '0'],
+        ['DB_CONNECT_TIMEOUT_MS', 'soon'],
+        ['DB_APPLICATION_NAME', 'x'.repeat(64)],
+        ['DB_STARTUP_RETRY_MS', '-1'],
+      ] as const) {
+        expect(() => loadConfig({ ...PRODUCTION, [name]: value }), name).toThrow(name);
+      }
     });
 
     it('reads CORS origins', () => {
