@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevSigningKey, mintDevToken } from '../../src/authn/devSigningKey.js';
 import {
+  embeddedProcessEnv,
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
@@ -24,18 +25,10 @@ const servers: ServerProcess[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-embedded-'));
-  env = {
-    DATABASE_URL: undefined,
-    DATABASE_OWNER_URL: undefined,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
-    HOST: '127.0.0.1',
-    PORT: '0',
+  env = embeddedProcessEnv({
     PGLITE_DATA_DIR: path.join(root, 'pgdata'),
     DEV_KEYS_DIR: path.join(root, 'keys'),
-    SEED_DEMO_DATA: 'false',
-    AUDIT_CHECKPOINT_INTERVAL: '0',
-  };
+  });
 });
 afterAll(async () => {
   await Promise.all(servers.map(stopServerProcess));

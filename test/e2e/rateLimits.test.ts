@@ -23,6 +23,7 @@ import { checkQueryLimits } from '../../src/operation/limits/QueryLimits.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/testServer.js';
 import { recordingLogger } from '../support/recordingLogger.js';
 import {
+  embeddedProcessEnv,
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
@@ -345,18 +346,7 @@ describe('the shared store', () => {
 
   /** `npm start`'s entry point as its own process, on an embedded database of its own. */
   async function startProcess(env: Record<string, string>): Promise<string> {
-    const server = await startServerProcess({
-      DATABASE_URL: undefined,
-      DATABASE_OWNER_URL: undefined,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'error',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      PGLITE_DATA_DIR: 'memory://',
-      SEED_DEMO_DATA: 'false',
-      AUDIT_CHECKPOINT_INTERVAL: '0',
-      ...env,
-    });
+    const server = await startServerProcess(embeddedProcessEnv(env));
     processes.push(server);
     return server.url;
   }

@@ -15,11 +15,16 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   env: Record<string, string | undefined>,
+  /** `entry`: a built `dist/main.js`, run with plain node (default: src/main.ts through tsx). */
+  options: { readonly entry?: string; readonly nodeArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const merged = Object.entries({ ...process.env, ...env }).filter(
     (entry): entry is [string, string] => entry[1] !== undefined,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const args = options.entry
+    ? [...(options.nodeArgs ?? []), options.entry]
+    : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     env: Object.fromEntries(merged),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,4 +49,26 @@ export async function stopServerProcess(server: ServerProcess | undefined): Prom
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * The environment of a server process on an embedded database of its own (in memory
+ * unless `overrides` names a directory), quiet, on a port of its choosing: nothing of the
+ * caller's PostgreSQL settings reaches it.
+ */
+export function embeddedProcessEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    DATABASE_URL: undefined,
+    DATABASE_OWNER_URL: undefined,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PGLITE_DATA_DIR: 'memory://',
+    SEED_DEMO_DATA: 'false',
+    AUDIT_CHECKPOINT_INTERVAL: '0',
+    ...overrides,
+  };
 }
