@@ -14,13 +14,18 @@ export function requireId(value: string, field: string): string {
 /** An email address: `local@domain`, no spaces, at most 64 + 255 characters. */
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
+/** Whether `value` is an email address: `local@domain.tld`, no spaces or control characters. */
+export function isEmail(value: string): boolean {
+  return EMAIL.test(value) && !CONTROL.test(value) && value.slice(value.indexOf('@')).includes('.');
+}
+
 /**
  * An email address, trimmed and lower-cased (emails are unique per tenant whatever their
  * case). The message never repeats the value (it is personal data).
  */
 export function requireEmail(value: string, field: string): string {
   const email = value.trim().toLowerCase();
-  if (!EMAIL.test(email) || CONTROL.test(email) || !email.slice(email.indexOf('@')).includes('.')) {
+  if (!isEmail(email)) {
     throw badUserInput(`${field} must be an email address (name@domain.example)`, { field });
   }
   return email;

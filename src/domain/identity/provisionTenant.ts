@@ -13,6 +13,7 @@ import { userTuples } from '../../authz/RelationshipTuple.js';
 import { TenantDatabase } from '../../data/TenantDatabase.js';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { isUniqueViolation } from '../uniqueViolation.js';
+import { isEmail } from '../inputValidation.js';
 
 export interface NewTenant {
   readonly slug: string;
@@ -39,7 +40,6 @@ export class TenantInputError extends Error {
 /** As the tenants table's CHECK has it. */
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 function validated(input: NewTenant): Required<NewTenant> {
   const id = (input.id ?? randomUUID()).toLowerCase();
@@ -56,7 +56,7 @@ function validated(input: NewTenant): Required<NewTenant> {
   if (subject.length < 1 || subject.length > 255) {
     throw new TenantInputError('--admin-subject must be 1 to 255 characters');
   }
-  if (!EMAIL.test(input.adminEmail))
+  if (!isEmail(input.adminEmail.toLowerCase()))
     throw new TenantInputError('--admin-email must be an email address');
   const displayName = input.adminDisplayName.trim();
   if (displayName.length < 1 || displayName.length > 200) {

@@ -29,6 +29,7 @@ import { jsonOf } from '../Changed.js';
 import { groupsFingerprint, mappedAccess, readRoleMapping } from './roleMapping.js';
 import { effectiveRoles, ensureAnotherAdmin, enqueueRoleChanges, lockAdmins } from './userRoles.js';
 import { isUniqueViolation } from '../uniqueViolation.js';
+import { isEmail } from '../inputValidation.js';
 
 /** What the verified token says about its subject (authn's Principal, as the domain needs it). */
 export interface SignInIdentity {
@@ -65,7 +66,7 @@ export function isSignInRace(error: unknown): boolean {
 function verifiedEmail(identity: SignInIdentity): string | null {
   if (!identity.emailVerified || !identity.email) return null;
   const email = identity.email.trim().toLowerCase();
-  return /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email) ? email : null;
+  return isEmail(email) ? email : null;
 }
 
 /**
