@@ -1,10 +1,15 @@
-// `npm run spicedb:build` | `npm run spicedb:serve` (tools/spicedb.ts, run with tsx)
-//   build: builds the SpiceDB server pinned in tools/spicedb/go.mod (`tool` directive) into
-//          .tools/bin/spicedb, unless it is already there and newer than the pin. The first
-//          build takes about five minutes; Go's module and build caches make later ones fast.
-//   serve: runs it as a development cluster of one: in-memory datastore, gRPC on
-//          SPICEDB_GRPC_ADDR (default 127.0.0.1:50051), preshared key SPICEDB_PRESHARED_KEY.
+// `npm run spicedb:build` | `spicedb:serve` | `spicedb:migrate` (tools/spicedb.ts, run with tsx)
+//   build:   builds the SpiceDB server pinned in tools/spicedb/go.mod (`tool` directive) into
+//            .tools/bin/spicedb, unless it is already there and newer than the pin. The first
+//            build takes about five minutes; Go's module and build caches make later ones fast.
+//   serve:   runs it as a cluster of one: gRPC on SPICEDB_GRPC_ADDR (default 127.0.0.1:50051),
+//            preshared key(s) SPICEDB_PRESHARED_KEY (comma-separated while rotating); the
+//            postgres datastore when SPICEDB_DATASTORE_CONN_URI is set (after `migrate`),
+//            else the in-memory one.
+//   migrate: `spicedb datastore migrate head` on SPICEDB_DATASTORE_CONN_URI.
 // Its own Go module: SpiceDB's dependencies must not move the OPA CLI's (tools/go.mod).
+// The datastore URI carries a password: it goes to SpiceDB through its environment
+// (SPICEDB_DATASTORE_CONN_URI, which SpiceDB reads itself), never on a command line.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -33,18 +38,34 @@ export function buildSpiceDb(): string {
   return SPICEDB_BIN;
 }
 
-/** The arguments of a SpiceDB server for development and tests (memory datastore, no extras). */
-export function serveArgs(options: { grpcAddr: string; presharedKey: string }): string[] {
+export interface ServeOptions {
+  readonly grpcAddr: string;
+  /** The keys clients may send; more than one while a key is being rotated. */
+  readonly presharedKeys: readonly string[];
+  /** Serve gRPC over TLS with this certificate chain and key (PEM files). */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
+  /** Serve Prometheus metrics (per-method gRPC counts) on this address; off when absent. */
+  readonly metricsAddr?: string;
+  /** The postgres datastore (its URI in SPICEDB_DATASTORE_CONN_URI); memory when false. */
+  readonly postgres?: boolean;
+}
+
+/** The arguments of a SpiceDB server of one (no dispatch cluster, no telemetry, no HTTP). */
+export function serveArgs(options: ServeOptions): string[] {
   return [
     'serve',
     '--grpc-addr',
     options.grpcAddr,
-    '--grpc-preshared-key',
-    options.presharedKey,
+    `--grpc-preshared-key=${options.presharedKeys.join(',')}`,
     '--datastore-engine',
-    'memory',
+    options.postgres ? 'postgres' : 'memory',
+    ...(options.tls
+      ? ['--grpc-tls-cert-path', options.tls.certPath, '--grpc-tls-key-path', options.tls.keyPath]
+      : []),
+    ...(options.metricsAddr
+      ? ['--metrics-enabled=true', '--metrics-addr', options.metricsAddr]
+      : ['--metrics-enabled=false']),
     '--http-enabled=false',
-    '--metrics-enabled=false',
     '--dispatch-cluster-enabled=false',
     '--telemetry-endpoint=',
     '--skip-release-check',
@@ -53,19 +74,41 @@ export function serveArgs(options: { grpcAddr: string; presharedKey: string }): 
   ];
 }
 
+/** `spicedb datastore migrate head` on the postgres datastore at `uri`. */
+export function migrateSpiceDb(uri: string): void {
+  execFileSync(
+    buildSpiceDb(),
+    ['datastore', 'migrate', 'head', '--datastore-engine', 'postgres', '--log-level', 'warn'],
+    {
+      env: { ...process.env, SPICEDB_DATASTORE_CONN_URI: uri },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const command = process.argv[2];
+  const uri = process.env['SPICEDB_DATASTORE_CONN_URI'];
   if (command === 'build') {
     buildSpiceDb();
+  } else if (command === 'migrate') {
+    if (!uri) throw new Error('set SPICEDB_DATASTORE_CONN_URI (postgres://…, its own database)');
+    migrateSpiceDb(uri);
   } else if (command === 'serve') {
-    const presharedKey = process.env['SPICEDB_PRESHARED_KEY'];
-    if (!presharedKey) throw new Error('set SPICEDB_PRESHARED_KEY (the key Gatehouse will send)');
+    const keys = (process.env['SPICEDB_PRESHARED_KEY'] ?? '').split(',').filter(Boolean);
+    if (keys.length === 0) {
+      throw new Error('set SPICEDB_PRESHARED_KEY (the key Gatehouse will send)');
+    }
     serveForeground(
       buildSpiceDb(),
-      serveArgs({ grpcAddr: process.env['SPICEDB_GRPC_ADDR'] ?? '127.0.0.1:50051', presharedKey }),
+      serveArgs({
+        grpcAddr: process.env['SPICEDB_GRPC_ADDR'] ?? '127.0.0.1:50051',
+        presharedKeys: keys,
+        postgres: Boolean(uri),
+      }),
     );
   } else {
-    process.stderr.write('usage: tsx tools/spicedb.ts build|serve\n');
+    process.stderr.write('usage: tsx tools/spicedb.ts build|serve|migrate\n');
     process.exit(2);
   }
 }

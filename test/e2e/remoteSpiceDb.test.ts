@@ -1,159 +1,272 @@
 /**
- * Remote mode (`SPICEDB_ENDPOINT` + `SPICEDB_PRESHARED_KEY`): Gatehouse talks to SpiceDB
- * over gRPC on a TCP port — plaintext because the endpoint is loopback — through the same
- * authzed-node client as production. The server at the other end is the SpiceDB engine
- * behind a gRPC front (test/support/spiceDbGateway.ts) that checks the preshared key like
- * a SpiceDB server. Proves: the schema is written over the wire, the key is sent (and a
- * wrong one stops start-up), batching holds over the network, a stalled or unreachable
- * SpiceDB fails closed, and relationship writes that fail arrive once SpiceDB is back.
+ * Remote mode (`SPICEDB_ENDPOINT` + `SPICEDB_PRESHARED_KEY`) against the real SpiceDB
+ * server (v1.56.2, built by `npm run spicedb:build`), as a process of this test, on both
+ * datastores a deployment would use: memory, and postgres in a database of its own on the
+ * machine's PostgreSQL (`spicedb datastore migrate head` first). Plaintext because the
+ * endpoint is loopback; TLS is test/e2e/remoteSpiceDbTls.test.ts. Proves, on each: the
+ * schema is written over the wire with the key (and a wrong key stops start-up), batching
+ * holds over the network (counted by SpiceDB's own gRPC metrics), a stalled server
+ * (SIGSTOP) and a dead one (SIGKILL) fail closed and recover; on postgres, data survives
+ * the restart, and writes the datastore refuses arrive once it accepts them again.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TEAMS, DEMO_TENANTS } from '../../src/demo/demoData.js';
+import { connectPostgres } from '../../src/data/SqlClient.js';
+import { AUTHZ_SCHEMA_FILE } from '../../src/authz/spicedb/authzSchemaFile.js';
+import { connectSpiceDb, ensureSchema } from '../../src/authz/spicedb/SpiceDbConnection.js';
 import { insertWorkflows } from '../support/workflowFixtures.js';
-import { startSpiceDbGateway, type SpiceDbGateway } from '../support/spiceDbGateway.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable } from '../support/expectations.js';
 
-const KEY = `psk-${randomUUID()}`;
 const DATACENTER = '00000000-0000-4000-c000-000000025000';
 const READ = 'query($id: ID!) { workflow(id: $id) { name amount } }';
 const ENGINEERING = DEMO_TEAMS.find((t) => t.name === 'Engineering')!.id;
+const canUsePostgres = Boolean(process.env['DATABASE_ADMIN_URL']);
 
-describe('remote SpiceDB over gRPC', () => {
-  let gateway: SpiceDbGateway;
+async function until(done: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** As PostgreSQL's administrator, on the SpiceDB datastore's own database. */
+async function onDatastore(spicedb: SpiceDbServer, sql: string): Promise<void> {
+  const url = new URL(process.env['DATABASE_ADMIN_URL']!);
+  url.pathname = `/${spicedb.database!}`;
+  const admin = await connectPostgres(url.toString());
+  try {
+    await admin.exec(sql);
+  } finally {
+    await admin.close();
+  }
+}
+
+describe.each([
+  { datastore: 'memory' as const, run: true },
+  { datastore: 'postgres' as const, run: canUsePostgres },
+])('the real SpiceDB server, $datastore datastore', ({ datastore, run }) => {
+  let spicedb: SpiceDbServer;
   let server: TestServer;
-  const calls = (name: string) => gateway.calls.get(name) ?? 0;
 
   beforeAll(async () => {
-    gateway = await startSpiceDbGateway(KEY);
+    if (!run) return;
+    spicedb = await startSpiceDbServer({ datastore });
     server = await startTestServer({
-      SPICEDB_ENDPOINT: gateway.endpoint,
-      SPICEDB_PRESHARED_KEY: KEY,
+      SPICEDB_ENDPOINT: spicedb.endpoint,
+      SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
       SPICEDB_DEADLINE_MS: '500',
       AUTHZ_CACHE_TTL_MS: '0',
     });
     // A new, empty SpiceDB cluster: load it from PostgreSQL, the source of truth.
     await server.gatehouse.relay.replay();
-  });
+  }, 60_000);
   afterAll(async () => {
-    await server.stop();
-    await gateway.close();
+    // (Unset when this datastore is not run, or when start-up failed.)
+    await (server as TestServer | undefined)?.stop();
+    await (spicedb as SpiceDbServer | undefined)?.stop();
   });
 
-  it('writes the schema over the wire with the preshared key, then answers from it', async () => {
-    expect(calls('ReadSchema')).toBeGreaterThan(0);
-    expect(calls('WriteSchema')).toBe(1);
-    expect(gateway.unauthenticated).toBe(0);
-    const alice = await server.gql(READ, { id: DATACENTER }, await server.token('alice'));
-    expect(alice.body).toEqual({
-      data: { workflow: { name: 'Datacenter expansion', amount: '25000.00' } },
-    });
-    const erin = await server.gql(READ, { id: DATACENTER }, await server.token('erin'));
-    expect(erin.body.data).toEqual({ workflow: null });
-    expect(erin.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
-  });
+  it.runIf(run)(
+    'writes the schema over the wire with the preshared key, then answers from it',
+    async () => {
+      expect(await spicedb.calls('ReadSchema')).toBeGreaterThan(0);
+      expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(1);
+      expect(await spicedb.callsWithCode('ReadSchema', 'PermissionDenied')).toBe(0);
+      const alice = await server.gql(READ, { id: DATACENTER }, await server.token('alice'));
+      expect(alice.body).toEqual({
+        data: { workflow: { name: 'Datacenter expansion', amount: '25000.00' } },
+      });
+      const erin = await server.gql(READ, { id: DATACENTER }, await server.token('erin'));
+      expect(erin.body.data).toEqual({ workflow: null });
+      expect(erin.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
+    },
+  );
 
-  it('batches over the network: 100 workflows × 3 protected fields in 1 CheckBulkPermissions (the list asks for its fields too)', async () => {
-    const tenant = await server.createTenant(2);
-    await insertWorkflows(server.gatehouse, tenant, 100, 1);
-    const token = await server.token('alice', {
-      subject: tenant.users[1]!.subject,
-      tenantId: tenant.id,
-    });
-    const before = calls('CheckBulkPermissions');
-    const res = await server.gql<{ workflows: { edges: unknown[] } }>(
-      '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }',
-      undefined,
-      token,
-    );
-    expect(res.body.errors).toBeUndefined();
-    expect(res.body.data?.workflows.edges).toHaveLength(100);
-    expect(calls('CheckBulkPermissions') - before).toBe(1);
-    expect(calls('CheckPermission')).toBe(0);
-  });
-
-  it('a stalled SpiceDB: AUTHZ_UNAVAILABLE at the deadline and no data; then it recovers', async () => {
-    const token = await server.token('alice');
-    gateway.stall();
-    try {
-      const res = await server.gql(READ, { id: DATACENTER }, token);
-      expect(res.body.data).toEqual({ workflow: null });
-      expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-      expect(JSON.stringify(res.body)).not.toContain('Datacenter');
-    } finally {
-      gateway.resume();
-    }
-    const after = await server.gql(READ, { id: DATACENTER }, token);
-    expect(after.body.errors).toBeUndefined();
-  });
-
-  it('an unreachable SpiceDB: every protected answer is AUTHZ_UNAVAILABLE, never data', async () => {
-    const token = await server.token('alice');
-    await gateway.stop();
-    try {
-      const res = await server.gql(READ, { id: DATACENTER }, token);
-      expect(res.body.data).toEqual({ workflow: null });
-      expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-      const list = await server.gql('{ workflows(first: 5) { totalCount } }', undefined, token);
-      expect(list.body.data).toBeNull();
-      expect(list.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-    } finally {
-      await gateway.restart();
-    }
-    // gRPC reconnects on its own once the port is back.
-    let recovered = false;
-    for (let i = 0; i < 50 && !recovered; i++) {
-      const res = await server.gql(READ, { id: DATACENTER }, token);
-      recovered = res.body.errors === undefined;
-      if (!recovered) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(recovered).toBe(true);
-  });
-
-  it('writes refused by SpiceDB: the change commits, and its relationships arrive later', async () => {
-    const bob = await server.token('bob');
-    const name = `remote outbox ${randomUUID()}`;
-    gateway.failWrites = true;
-    let id: string;
-    try {
-      const created = await server.gql(
-        'mutation($n: String!, $t: ID!) { createWorkflow(input: { name: $n, amount: "10", teamId: $t }) { id } }',
-        { n: name, t: ENGINEERING },
-        bob,
+  it.runIf(run)(
+    'batches over the network: 100 workflows × 3 protected fields in 1 CheckBulkPermissions, as SpiceDB counts it',
+    async () => {
+      const tenant = await server.createTenant(2);
+      await insertWorkflows(server.gatehouse, tenant, 100, 1);
+      const token = await server.tenantToken(tenant, 1);
+      const before = await spicedb.calls('CheckBulkPermissions');
+      const singles = await spicedb.calls('CheckPermission');
+      const res = await server.gql<{ workflows: { edges: unknown[] } }>(
+        '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }',
+        undefined,
+        token,
       );
-      // Committed, but SpiceDB does not know the workflow yet: the payload is denied.
-      expect(created.body.data).toBeNull();
-      expect(created.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
-      const row = await server.gatehouse.database.tenants.transaction(
-        { tenantId: DEMO_TENANTS.acme.id, subject: 'test' },
-        'read',
-        (tx) => tx.workflow.findFirstOrThrow({ where: { name }, select: { id: true } }),
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data?.workflows.edges).toHaveLength(100);
+      expect((await spicedb.calls('CheckBulkPermissions')) - before).toBe(1);
+      expect((await spicedb.calls('CheckPermission')) - singles).toBe(0);
+    },
+  );
+
+  it.runIf(run)(
+    'a stalled server (SIGSTOP): AUTHZ_UNAVAILABLE at the deadline and no data; SIGCONT, and it answers again',
+    async () => {
+      const token = await server.token('alice');
+      spicedb.stall();
+      try {
+        const started = Date.now();
+        const res = await server.gql(READ, { id: DATACENTER }, token);
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(res.body.data).toEqual({ workflow: null });
+        expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+        expect(JSON.stringify(res.body)).not.toContain('Datacenter');
+      } finally {
+        spicedb.resume();
+      }
+      const after = await server.gql(READ, { id: DATACENTER }, token);
+      expect(after.body.errors).toBeUndefined();
+    },
+  );
+
+  it.runIf(run)(
+    'a dead server (SIGKILL): reads and mutations fail closed, nothing commits; restarted, it answers again',
+    async () => {
+      const bob = await server.token('bob');
+      const alice = await server.token('alice');
+      const name = `outage ${randomUUID()}`;
+      await spicedb.kill();
+      try {
+        const res = await server.gql(READ, { id: DATACENTER }, alice);
+        expect(res.body.data).toEqual({ workflow: null });
+        expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+        const list = await server.gql('{ workflows(first: 5) { totalCount } }', undefined, alice);
+        expect(list.body.data).toBeNull();
+        expect(list.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+        expect(JSON.stringify([res.body, list.body])).not.toContain('Datacenter');
+        // Creating in a team needs SpiceDB's word on the team: refused, and nothing stored.
+        expect(await createdCode(server, bob, name)).toBe('AUTHZ_UNAVAILABLE');
+        expect(await countNamed(server, name)).toBe(0);
+      } finally {
+        await spicedb.restart();
+      }
+      if (datastore === 'memory') {
+        // A memory datastore comes back empty, without even the schema: nothing is granted
+        // from it (fail closed) until it is loaded again from PostgreSQL.
+        const empty = await server.gql(READ, { id: DATACENTER }, alice);
+        expect(empty.body.data).toEqual({ workflow: null });
+        expect(JSON.stringify(empty.body)).not.toContain('Datacenter');
+        const reload = await connectSpiceDb({
+          kind: 'remote',
+          endpoint: spicedb.endpoint,
+          presharedKey: spicedb.presharedKey,
+          insecure: true,
+        });
+        try {
+          await ensureSchema(reload, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
+        } finally {
+          reload.close();
+        }
+        // (The channel reconnects with backoff: the first replay may still find it down.)
+        await until(() =>
+          server.gatehouse.relay.replay().then(
+            () => true,
+            () => false,
+          ),
+        );
+      }
+      // gRPC reconnects on its own once the port is back; postgres kept every relationship.
+      await until(
+        async () => (await server.gql(READ, { id: DATACENTER }, alice)).body.errors === undefined,
       );
-      id = row.id;
-      const stuck = await server.gatehouse.relay.stuck(1);
-      expect(stuck.some((e) => /unavailable/i.test(e.lastError ?? ''))).toBe(true);
-    } finally {
-      gateway.failWrites = false;
-    }
-    const later = await drainUntilReadable(
-      server,
-      async () => (await server.gql(READ, { id }, bob)).body,
-    );
-    expect(later).toEqual({ data: { workflow: { name, amount: '10.00' } } });
-  });
+      expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(datastore === 'memory' ? 1 : 0);
+    },
+  );
+
+  it.runIf(run && datastore === 'postgres')(
+    'writes the datastore refuses: the change commits, and its relationships arrive once it accepts them',
+    async () => {
+      const bob = await server.token('bob');
+      const name = `refused ${randomUUID()}`;
+      // SpiceDB's own role loses INSERT on its relationship table: checks still answer,
+      // every WriteRelationships fails inside SpiceDB.
+      await onDatastore(spicedb, `revoke insert on relation_tuple from ${spicedb.role!}`);
+      let id: string;
+      try {
+        // Committed, but SpiceDB does not know the workflow yet: the payload is denied.
+        expect(await createdCode(server, bob, name)).toBe('FORBIDDEN');
+        expect(await countNamed(server, name)).toBe(1);
+        id = await idNamed(server, name);
+        const stuck = await server.gatehouse.relay.stuck(1);
+        expect(stuck.length).toBeGreaterThan(0);
+        expect(stuck.every((e) => e.lastError)).toBe(true);
+      } finally {
+        await onDatastore(spicedb, `grant insert on relation_tuple to ${spicedb.role!}`);
+      }
+      const later = await drainUntilReadable(
+        server,
+        async () => (await server.gql(READ, { id }, bob)).body,
+      );
+      expect(later).toEqual({ data: { workflow: { name, amount: '10.00' } } });
+    },
+  );
 });
 
-describe('remote SpiceDB with a wrong preshared key', () => {
-  it('refuses to start: the schema cannot be verified', async () => {
-    const gateway = await startSpiceDbGateway(KEY);
+/** Creates a workflow in Engineering, whose payload must be refused: the error's code. */
+async function createdCode(server: TestServer, token: string, name: string): Promise<unknown> {
+  const created = await server.gql(
+    'mutation($n: String!, $t: ID!) { createWorkflow(input: { name: $n, amount: "10", teamId: $t }) { id } }',
+    { n: name, t: ENGINEERING },
+    token,
+  );
+  expect(created.body.data).toBeNull();
+  return created.body.errors![0]!.extensions?.['code'];
+}
+
+async function countNamed(server: TestServer, name: string): Promise<number> {
+  return server.gatehouse.database.tenants.transaction(
+    { tenantId: DEMO_TENANTS.acme.id, subject: 'test' },
+    'read',
+    (tx) => tx.workflow.count({ where: { name } }),
+  );
+}
+
+async function idNamed(server: TestServer, name: string): Promise<string> {
+  const row = await server.gatehouse.database.tenants.transaction(
+    { tenantId: DEMO_TENANTS.acme.id, subject: 'test' },
+    'read',
+    (tx) => tx.workflow.findFirstOrThrow({ where: { name }, select: { id: true } }),
+  );
+  return row.id;
+}
+
+describe('the real SpiceDB server with a wrong preshared key', () => {
+  it('refuses to start Gatehouse: the schema cannot be read, and SpiceDB counted the refusal', async () => {
+    const spicedb = await startSpiceDbServer();
     try {
       await expect(
-        startTestServer({ SPICEDB_ENDPOINT: gateway.endpoint, SPICEDB_PRESHARED_KEY: 'wrong' }),
-      ).rejects.toThrow(/UNAUTHENTICATED|preshared/i);
-      expect(gateway.unauthenticated).toBeGreaterThan(0);
+        startTestServer({ SPICEDB_ENDPOINT: spicedb.endpoint, SPICEDB_PRESHARED_KEY: 'wrong' }),
+      ).rejects.toThrow(/PERMISSION_DENIED|UNAUTHENTICATED|preshared/i);
+      expect(await spicedb.callsWithCode('ReadSchema', 'PermissionDenied')).toBeGreaterThan(0);
+      expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(0);
     } finally {
-      await gateway.close();
+      await spicedb.stop();
+    }
+  });
+
+  it('accepts either key while one is being rotated (SpiceDB takes several)', async () => {
+    const spicedb = await startSpiceDbServer({ presharedKeys: ['old-key-1234', 'new-key-5678'] });
+    try {
+      for (const key of ['old-key-1234', 'new-key-5678']) {
+        const server = await startTestServer({
+          SPICEDB_ENDPOINT: spicedb.endpoint,
+          SPICEDB_PRESHARED_KEY: key,
+        });
+        await server.gatehouse.relay.replay();
+        const res = await server.gql(READ, { id: DATACENTER }, await server.token('alice'));
+        expect(res.body.errors).toBeUndefined();
+        await server.stop();
+      }
+    } finally {
+      await spicedb.stop();
     }
   });
 });

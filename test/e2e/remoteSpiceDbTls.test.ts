@@ -1,7 +1,7 @@
 /**
  * Remote SpiceDB across a network uses TLS (config: plaintext only on loopback), proven
- * against a gRPC SpiceDB front (test/support/spiceDbGateway.ts) on this machine's
- * non-loopback address, with the real server process:
+ * with the real SpiceDB server (test/support/spiceDbServer.ts) serving TLS on this
+ * machine's non-loopback address, and the real Gatehouse server process:
  * - a certificate from a CA the server trusts: it starts, writes its schema and checks
  *   relationships over TLS;
  * - a certificate it does not trust, or a plaintext server: it refuses to start — it never
@@ -11,11 +11,11 @@
  * grpc-js's own setting for its root certificates.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSpiceDbGateway, type SpiceDbGateway } from '../support/spiceDbGateway.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
 
 const KEY = 'tls-test-preshared-key';
 const BIN = path.resolve('node_modules/.bin');
@@ -79,7 +79,7 @@ interface Started {
   stop(): Promise<void>;
 }
 
-/** Starts `npm start`'s entry point against the gateway; rejects with its output if it exits. */
+/** Starts `npm start`'s entry point against the SpiceDB server; rejects with its output if it exits. */
 function startServer(env: NodeJS.ProcessEnv): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env,
@@ -124,7 +124,7 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
   const ip = address!;
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  const gateways: SpiceDbGateway[] = [];
+  const servers: SpiceDbServer[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-tls-'));
@@ -144,36 +144,41 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
     delete env['DATABASE_OWNER_URL'];
   });
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(servers.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   });
 
-  const tlsGateway = async () => {
-    const gateway = await startSpiceDbGateway(KEY, {
+  const spicedbOn = async (tls: boolean) => {
+    const server = await startSpiceDbServer({
       host: ip,
-      tls: {
-        certChain: await readFile(path.join(dir, 'server.pem')),
-        privateKey: await readFile(path.join(dir, 'server.key')),
-      },
+      presharedKeys: [KEY],
+      ...(tls
+        ? {
+            tls: {
+              certPath: path.join(dir, 'server.pem'),
+              keyPath: path.join(dir, 'server.key'),
+            },
+          }
+        : {}),
     });
-    gateways.push(gateway);
-    return gateway;
+    servers.push(server);
+    return server;
   };
 
   it('verifies the certificate against the trusted CA and checks relationships over TLS', async () => {
-    const gateway = await tlsGateway();
+    const spicedb = await spicedbOn(true);
     const server = await startServer({
       ...env,
-      SPICEDB_ENDPOINT: gateway.endpoint,
+      SPICEDB_ENDPOINT: spicedb.endpoint,
       GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: path.join(dir, 'ca.pem'),
     });
     try {
-      expect(gateway.calls.get('ReadSchema')).toBeGreaterThan(0);
+      expect(await spicedb.calls('ReadSchema')).toBeGreaterThan(0);
       const token = spawnSync(path.join(BIN, 'tsx'), ['src/cli/token.ts', 'alice'], {
         encoding: 'utf8',
         env: { ...env },
       }).stdout.trim();
-      const checksBefore = gateway.calls.get('CheckBulkPermissions') ?? 0;
+      const checksBefore = await spicedb.calls('CheckBulkPermissions');
       const res = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -185,24 +190,23 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
       };
       expect(body.errors).toBeUndefined();
       expect(body.data?.workflows.edges.length).toBeGreaterThan(0);
-      expect(gateway.calls.get('CheckBulkPermissions') ?? 0).toBeGreaterThan(checksBefore);
+      expect(await spicedb.calls('CheckBulkPermissions')).toBeGreaterThan(checksBefore);
     } finally {
       await server.stop();
     }
   });
 
   it('refuses to start when the certificate is not from a trusted CA', async () => {
-    const gateway = await tlsGateway();
-    const failed = await startFailure({ ...env, SPICEDB_ENDPOINT: gateway.endpoint });
+    const spicedb = await spicedbOn(true);
+    const failed = await startFailure({ ...env, SPICEDB_ENDPOINT: spicedb.endpoint });
     expect(failed.message).toMatch(/exited with [1-9]/);
     expect(failed.output).toMatch(/unable to verify the first certificate/);
     // No call got past the handshake: nothing reached SpiceDB.
-    expect(gateway.calls.size).toBe(0);
+    expect(await spicedb.calls('ReadSchema')).toBe(0);
   });
 
   it('never falls back to plaintext across the network', async () => {
-    const plain = await startSpiceDbGateway(KEY, { host: ip });
-    gateways.push(plain);
+    const plain = await spicedbOn(false);
     const failed = await startFailure({
       ...env,
       SPICEDB_ENDPOINT: plain.endpoint,
@@ -211,6 +215,6 @@ describe.runIf(address)('remote SpiceDB over TLS (not loopback)', () => {
     expect(failed.message).toMatch(/exited with [1-9]/);
     // The client speaks TLS; the plaintext server's answer is not a TLS record.
     expect(failed.output).toMatch(/wrong version number/);
-    expect(plain.calls.size).toBe(0);
+    expect(await plain.calls('ReadSchema')).toBe(0);
   });
 });
