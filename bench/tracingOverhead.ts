@@ -20,7 +20,7 @@ import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
-} from '../test/support/serverProcess.js';
+} from '../tools/serverProcess.js';
 import { createTestTenant, openTestDatabase } from '../test/support/testDatabase.js';
 import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { TEST_CREDENTIAL_KEYS } from '../test/support/testServer.js';

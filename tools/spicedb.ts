@@ -10,7 +10,7 @@
 // Its own Go module: SpiceDB's dependencies must not move the OPA CLI's (tools/go.mod).
 // The datastore URI carries a password: it goes to SpiceDB through its environment
 // (SPICEDB_DATASTORE_CONN_URI, which SpiceDB reads itself), never on a command line.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,14 +76,16 @@ export function serveArgs(options: ServeOptions): string[] {
 
 /** `spicedb datastore migrate head` on the postgres datastore at `uri`. */
 export function migrateSpiceDb(uri: string): void {
-  execFileSync(
+  // (Its log has error lines on a new database — the version table it then creates — so
+  // it is shown only when the migration fails.)
+  const result = spawnSync(
     buildSpiceDb(),
-    ['datastore', 'migrate', 'head', '--datastore-engine', 'postgres', '--log-level', 'warn'],
-    {
-      env: { ...process.env, SPICEDB_DATASTORE_CONN_URI: uri },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
+    ['datastore', 'migrate', 'head', '--datastore-engine', 'postgres', '--skip-release-check'],
+    { env: { ...process.env, SPICEDB_DATASTORE_CONN_URI: uri }, encoding: 'utf8' },
   );
+  if (result.status !== 0) {
+    throw new Error(`spicedb datastore migrate failed: ${result.stderr}${result.stdout}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ensureDevSigningKey, mintDevToken } from '../../src/authn/devSigningKey.js';
 import type { OpenDatabase } from '../../src/data/openDatabase.js';
-import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../../tools/spicedbServer.js';
 import {
   createTestTenant,
   openTestDatabase,
@@ -26,7 +26,7 @@ import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
-} from '../support/serverProcess.js';
+} from '../../tools/serverProcess.js';
 import { TEST_CREDENTIAL_KEYS } from '../support/testServer.js';
 
 /** `npm start`'s entry point as its own process, against the shared database and SpiceDB. */

@@ -16,7 +16,7 @@ import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
-} from '../support/serverProcess.js';
+} from '../../tools/serverProcess.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let root: string;

@@ -27,7 +27,7 @@ import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
-} from '../support/serverProcess.js';
+} from '../../tools/serverProcess.js';
 import { spicedbRpcs } from '../support/spicedbCalls.js';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';

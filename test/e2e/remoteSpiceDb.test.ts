@@ -17,7 +17,7 @@ import { connectPostgres } from '../../src/data/SqlClient.js';
 import { AUTHZ_SCHEMA_FILE } from '../../src/authz/spicedb/authzSchemaFile.js';
 import { connectSpiceDb, ensureSchema } from '../../src/authz/spicedb/SpiceDbConnection.js';
 import { insertWorkflows } from '../support/workflowFixtures.js';
-import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../../tools/spicedbServer.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable } from '../support/expectations.js';
 

@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSpiceDbServer, type SpiceDbServer } from '../support/spiceDbServer.js';
+import { startSpiceDbServer, type SpiceDbServer } from '../../tools/spicedbServer.js';
 
 const KEY = 'tls-test-preshared-key';
 const BIN = path.resolve('node_modules/.bin');

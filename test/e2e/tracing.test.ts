@@ -26,7 +26,7 @@ import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
-} from '../support/serverProcess.js';
+} from '../../tools/serverProcess.js';
 import { usingPostgres } from '../support/testDatabase.js';
 import { TEST_CREDENTIAL_KEYS } from '../support/testServer.js';
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POOL, type DatabaseConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/data/openDatabase.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { recordingLogger } from '../support/recordingLogger.js';
 import { testDatabaseConfig, usingPostgres } from '../support/testDatabase.js';
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { OTELCOL_BIN } from '../../tools/otelcol.js';
-import { accepting, freePort } from './ports.js';
+import { accepting, freePort } from '../../tools/ports.js';
 
 /** An OTLP AnyValue, decoded: int64s are numbers (bigints past 2^53), bytes a Buffer. */
 export type AttributeValue =

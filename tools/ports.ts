@@ -1,4 +1,4 @@
-/** Loopback ports for servers that tests start: a free one, and whether one accepts yet. */
+/** Loopback ports for the servers tests and tools start: a free one, and whether one accepts yet. */
 import net from 'node:net';
 
 /** A port nothing listens on now (bound to 0 and released). */

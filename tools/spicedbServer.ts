@@ -13,8 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connectPostgres } from '../../src/data/SqlClient.js';
-import { SPICEDB_BIN, migrateSpiceDb, serveArgs } from '../../tools/spicedb.js';
+import { connectPostgres } from '../src/data/SqlClient.js';
+import { SPICEDB_BIN, migrateSpiceDb, serveArgs } from './spicedb.js';
 import { accepting, freePort } from './ports.js';
 
 export interface SpiceDbServerOptions {

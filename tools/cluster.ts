@@ -1,0 +1,315 @@
+// `npm run cluster:local` (tools/cluster.ts, run with tsx): the production topology of
+// deploy/compose.yaml as plain processes on this machine, for trying and testing
+// replicas without a container engine:
+//   - PostgreSQL: the machine's (DATABASE_ADMIN_URL), a database of the cluster's own,
+//     provisioned, migrated and seeded with the demo organisations by the project's CLIs;
+//   - SpiceDB: the real server (tools/spicedb.ts) on its postgres datastore, in a database
+//     of its own (`spicedb datastore migrate head` first);
+//   - Redis: the machine's (REDIS_URL, default redis://127.0.0.1:6379), a key prefix of
+//     the cluster's own, for the shared rate limits and lockouts;
+//   - N Gatehouse replicas (default 2), NODE_ENV=production, each on a port of its own;
+//   - nginx (Debian's package) in front: round robin per request, WebSocket upgrades
+//     passed, `X-Forwarded-For` set (the replicas trust it from loopback only), and the
+//     replica that answered named in `X-Gatehouse-Upstream`.
+// Tokens come from an identity provider of the cluster's own: an ES256 key whose public
+// half the replicas read as AUTH_JWKS_FILE. `npm run cluster:local` prints the URL and
+// tokens for the demo users, and stops everything on Ctrl-C. Everything it starts is
+// stopped by pid; its databases are dropped.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { connectPostgres } from '../src/data/SqlClient.js';
+import { DEMO_TENANTS, findDemoUser } from '../src/demo/demoData.js';
+import { accepting, freePort } from './ports.js';
+import { startServerProcess, stopServerProcess, type ServerProcess } from './serverProcess.js';
+import { startSpiceDbServer, type SpiceDbServer } from './spicedbServer.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ISSUER = 'https://idp.cluster.gatehouse.test';
+const AUDIENCE = 'gatehouse';
+
+export interface ClusterOptions {
+  readonly replicas?: number;
+  /** More settings for every replica (budgets, log level, …). */
+  readonly env?: Record<string, string>;
+}
+
+export interface Replica {
+  /** The replica's own URL (behind the load balancer, for tests and metrics). */
+  readonly url: string;
+  /** `127.0.0.1:<port>`, as nginx names it in X-Gatehouse-Upstream. */
+  readonly address: string;
+  readonly process: ServerProcess;
+}
+
+export interface Cluster {
+  /** The load balancer's URL: what clients use. */
+  readonly url: string;
+  readonly replicas: Replica[];
+  readonly spicedb: SpiceDbServer;
+  /** The cluster's database (PostgreSQL URLs of its owner and app roles). */
+  readonly database: { readonly name: string; readonly appUrl: string; readonly ownerUrl: string };
+  /** A token of the cluster's identity provider for a demo user (`alice`, …). */
+  token(user: string, claims?: Record<string, unknown>): Promise<string>;
+  /** Starts replica `index` again (after a kill) on the same port. */
+  restartReplica(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `url` with its database replaced by `name`. */
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Runs one of the project's CLIs (src/cli/<name>.ts) with `env`; throws with its output. */
+function cli(name: string, args: readonly string[], env: NodeJS.ProcessEnv): void {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'src', 'cli', `${name}.ts`), ...args],
+    { cwd: root, env, encoding: 'utf8' },
+  );
+  if (result.status !== 0) throw new Error(`${name} failed: ${result.stderr}${result.stdout}`);
+}
+
+/** The nginx configuration of the load balancer in `dir`. */
+function nginxConfig(dir: string, port: number, upstreams: readonly string[]): string {
+  return `worker_processes 1;
+error_log ${dir}/nginx-error.log warn;
+pid ${dir}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/nginx-body;
+  proxy_temp_path ${dir}/nginx-proxy;
+  fastcgi_temp_path ${dir}/nginx-fastcgi;
+  uwsgi_temp_path ${dir}/nginx-uwsgi;
+  scgi_temp_path ${dir}/nginx-scgi;
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  upstream gatehouse {
+${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=2s;`).join('\n')}
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 2m;
+    location / {
+      proxy_pass http://gatehouse;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 1h;
+      proxy_send_timeout 1h;
+      add_header X-Gatehouse-Upstream $upstream_addr always;
+    }
+  }
+}
+`;
+}
+
+async function startNginx(dir: string, port: number, upstreams: readonly string[]) {
+  const conf = path.join(dir, 'nginx.conf');
+  await writeFile(conf, nginxConfig(dir, port, upstreams));
+  const bin = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+  const child: ChildProcess = spawn(bin, ['-p', dir, '-c', conf, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', (error) => (stderr += String(error)));
+  const deadline = Date.now() + 10_000;
+  while (!(await accepting(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not start (Debian package nginx): ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const admin = process.env['DATABASE_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `gatehouse_cluster_${randomBytes(4).toString('hex')}`;
+  // The roles are the machine's; their passwords are kept when the caller has them (a
+  // change would lock out every other database of these roles).
+  const ownerUrl = withDatabase(
+    process.env['DATABASE_OWNER_URL'] ??
+      `postgres://gatehouse_owner:${randomBytes(12).toString('hex')}@127.0.0.1:5432/x`,
+    name,
+  );
+  const appUrl = withDatabase(
+    process.env['DATABASE_URL'] ??
+      `postgres://gatehouse_app:${randomBytes(12).toString('hex')}@127.0.0.1:5432/x`,
+    name,
+  );
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-cluster-'));
+  const cleanups: Array<() => Promise<void>> = [
+    () => rm(dir, { recursive: true, force: true }),
+    async () => {
+      const sql = await connectPostgres(admin);
+      try {
+        await sql.exec(`drop database if exists ${name} with (force)`);
+      } finally {
+        await sql.close();
+      }
+    },
+  ];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) =>
+        process.stderr.write(`cluster stop: ${String(error)}\n`),
+      );
+    }
+  };
+
+  try {
+    // Secrets of this cluster, never written outside its directory.
+    const { privateKey: jwtKey, publicKey: jwtPublic } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(jwtPublic)), kid: 'cluster-1', alg: 'ES256', use: 'sig' };
+    const jwksFile = path.join(dir, 'jwks.json');
+    await writeFile(jwksFile, JSON.stringify({ keys: [jwk] }));
+    const auditKey = generateKeyPairSync('ed25519')
+      .privateKey.export({ format: 'der', type: 'pkcs8' })
+      .toString('base64');
+    const secrets = {
+      CREDENTIAL_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      API_KEY_PEPPER: randomBytes(32).toString('base64'),
+      AUDIT_SIGNING_KEY: auditKey,
+    };
+
+    const dbEnv = {
+      ...process.env,
+      DATABASE_ADMIN_URL: admin,
+      DATABASE_OWNER_URL: ownerUrl,
+      DATABASE_URL: appUrl,
+      ...secrets,
+    };
+    cli('dbSetup', ['--recreate'], dbEnv);
+    cli('dbMigrate', [], dbEnv);
+    cli('dbSeed', [], dbEnv);
+
+    const spicedb = await startSpiceDbServer({ datastore: 'postgres' });
+    cleanups.push(() => spicedb.stop());
+
+    const count = options.replicas ?? 2;
+    const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+    const replicaEnv = (port: number): Record<string, string | undefined> => ({
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: appUrl,
+      DATABASE_OWNER_URL: undefined,
+      DATABASE_ADMIN_URL: undefined,
+      DB_APPLICATION_NAME: `gatehouse-${port}`,
+      AUTH_JWKS_FILE: jwksFile,
+      AUTH_JWKS_URL: undefined,
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      SPICEDB_ENDPOINT: spicedb.endpoint,
+      SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
+      REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      RATE_LIMIT_REDIS_PREFIX: `${name}:`,
+      TRUST_PROXY: '127.0.0.1',
+      POLICY_WATCH: 'false',
+      ...secrets,
+      ...options.env,
+    });
+    const replicas: Replica[] = [];
+    const startReplica = async (port: number): Promise<ServerProcess> => {
+      const started = await startServerProcess(replicaEnv(port));
+      return started;
+    };
+    const started = await Promise.all(ports.map((port) => startReplica(port)));
+    started.forEach((process, i) =>
+      replicas.push({ url: process.url, address: `127.0.0.1:${ports[i]!}`, process }),
+    );
+    cleanups.push(() => Promise.all(replicas.map((r) => stopServerProcess(r.process))).then());
+
+    const lbPort = await freePort();
+    const nginx = await startNginx(
+      dir,
+      lbPort,
+      replicas.map((r) => r.address),
+    );
+    cleanups.push(() => nginx.stop());
+
+    const sign = (key: CryptoKey, claims: Record<string, unknown>, subject: string) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'cluster-1' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
+
+    return {
+      url: `http://127.0.0.1:${lbPort}`,
+      replicas,
+      spicedb,
+      database: { name, appUrl, ownerUrl },
+      async token(user, claims = {}) {
+        const demo = findDemoUser(user);
+        if (!demo) throw new Error(`unknown demo user ${user}`);
+        return sign(
+          jwtKey,
+          { tenant_id: DEMO_TENANTS[demo.tenant].id, roles: demo.roles, ...claims },
+          demo.subject,
+        );
+      },
+      async restartReplica(index) {
+        const replica = replicas[index]!;
+        await stopServerProcess(replica.process);
+        const port = Number(replica.address.split(':')[1]);
+        replicas[index] = { ...replica, process: await startReplica(port) };
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const replicas = Number(process.env['CLUSTER_REPLICAS'] ?? '2');
+  process.stderr.write(`starting PostgreSQL database, SpiceDB, ${replicas} replicas, nginx…\n`);
+  const cluster = await startCluster({ replicas });
+  const tokens = await Promise.all(
+    ['alice', 'bob', 'erin'].map(async (u) => `  ${u}: ${await cluster.token(u)}`),
+  );
+  process.stdout.write(
+    [
+      `Gatehouse cluster at ${cluster.url}/graphql (nginx → ${cluster.replicas.map((r) => r.address).join(', ')})`,
+      `SpiceDB ${cluster.spicedb.endpoint} (postgres datastore), database ${cluster.database.name}`,
+      'tokens (1 h):',
+      ...tokens,
+      'Ctrl-C stops everything and drops the databases.',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void cluster.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
