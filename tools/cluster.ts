@@ -8,9 +8,9 @@
 //   - Redis: the machine's (REDIS_URL, default redis://127.0.0.1:6379), a key prefix of
 //     the cluster's own, for the shared rate limits and lockouts;
 //   - N Gatehouse replicas (default 2), NODE_ENV=production, each on a port of its own;
-//   - nginx (Debian's package) in front: round robin per request, WebSocket upgrades
-//     passed, `X-Forwarded-For` set (the replicas trust it from loopback only), and the
-//     replica that answered named in `X-Gatehouse-Upstream`.
+//   - nginx (Debian's package) in front, with deploy/nginx.conf made local: round robin
+//     per request, WebSocket upgrades passed, `X-Forwarded-For` set (the replicas trust it
+//     from loopback only), and the replica that answered named in `X-Gatehouse-Upstream`.
 // Tokens come from an identity provider of the cluster's own: an ES256 key whose public
 // half the replicas read as AUTH_JWKS_FILE. `npm run cluster:local` prints the URL and
 // tokens for the demo users, and stops everything on Ctrl-C. Everything it starts is
@@ -18,7 +18,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,46 +78,46 @@ function cli(name: string, args: readonly string[], env: NodeJS.ProcessEnv): voi
   if (result.status !== 0) throw new Error(`${name} failed: ${result.stderr}${result.stdout}`);
 }
 
-/** The nginx configuration of the load balancer in `dir`. */
-function nginxConfig(dir: string, port: number, upstreams: readonly string[]): string {
-  return `worker_processes 1;
-error_log ${dir}/nginx-error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/nginx-body;
-  proxy_temp_path ${dir}/nginx-proxy;
-  fastcgi_temp_path ${dir}/nginx-fastcgi;
-  uwsgi_temp_path ${dir}/nginx-uwsgi;
-  scgi_temp_path ${dir}/nginx-scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
-  upstream gatehouse {
-${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=2s;`).join('\n')}
-    keepalive 32;
+/**
+ * deploy/nginx.conf — the load balancer of deploy/compose.yaml — made local: its upstream
+ * servers become `upstreams`, it listens on 127.0.0.1:`port`, and its pid, log and
+ * temporary files live in `dir`. Everything else (WebSocket upgrade, failover, headers,
+ * timeouts) is the file's own.
+ */
+export function localNginxConfig(
+  deployed: string,
+  dir: string,
+  port: number,
+  upstreams: readonly string[],
+): string {
+  const servers = /^(\s*)server gatehouse-\d+:4000( [^;]*);\n/gm;
+  const first = servers.exec(deployed);
+  if (!first) throw new Error('deploy/nginx.conf: no `server gatehouse-N:4000` lines');
+  const [, indent, options] = first;
+  const local = upstreams.map((u) => `${indent!}server ${u}${options!};\n`).join('');
+  let replaced = false;
+  const config = deployed
+    .replace(servers, () => (replaced ? '' : ((replaced = true), local)))
+    .replace(/^(\s*)listen 8080;/m, `$1listen 127.0.0.1:${port};`)
+    .replace(/^worker_processes .*;/m, 'worker_processes 1;')
+    .replace(/^error_log .*;/m, `error_log ${dir}/nginx-error.log warn;`)
+    .replace(/^pid .*;/m, `pid ${dir}/nginx.pid;`)
+    .replace(
+      /^http \{/m,
+      `http {\n${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+        .map((t) => `  ${t}_temp_path ${dir}/nginx-${t};`)
+        .join('\n')}`,
+    );
+  if (!config.includes(`listen 127.0.0.1:${port};`)) {
+    throw new Error('deploy/nginx.conf: no `listen 8080;`');
   }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 2m;
-    location / {
-      proxy_pass http://gatehouse;
-      proxy_http_version 1.1;
-      proxy_set_header Host $host;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_read_timeout 1h;
-      proxy_send_timeout 1h;
-      add_header X-Gatehouse-Upstream $upstream_addr always;
-    }
-  }
-}
-`;
+  return config;
 }
 
 async function startNginx(dir: string, port: number, upstreams: readonly string[]) {
   const conf = path.join(dir, 'nginx.conf');
-  await writeFile(conf, nginxConfig(dir, port, upstreams));
+  const deployed = await readFile(path.join(root, 'deploy', 'nginx.conf'), 'utf8');
+  await writeFile(conf, localNginxConfig(deployed, dir, port, upstreams));
   const bin = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
   const child: ChildProcess = spawn(bin, ['-p', dir, '-c', conf, '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,47 +4,16 @@
  * comment asks for) it is a valid production configuration; and every secret and endpoint
  * production requires is in it — leaving out any one is refused, naming it.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { filledIn, parseEnvFile } from '../support/envExample.js';
 
 const EXAMPLE = readFileSync('deploy/.env.example', 'utf8');
 const README = readFileSync('README.md', 'utf8');
 
-function parse(text: string): Array<[string, string]> {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith('#'))
-    .map((line) => {
-      const at = line.indexOf('=');
-      return [line.slice(0, at), line.slice(at + 1)];
-    });
-}
-
-const ed25519 = generateKeyPairSync('ed25519')
-  .privateKey.export({ type: 'pkcs8', format: 'der' })
-  .toString('base64');
-
-/** A value of the form the placeholder names. */
-function filled(name: string, value: string): string {
-  if (!value.includes('<')) return value;
-  switch (name) {
-    case 'CREDENTIAL_KEYS':
-      return `k1:${randomBytes(32).toString('base64')}`;
-    case 'API_KEY_PEPPER':
-    case 'SPICEDB_PRESHARED_KEY':
-      return randomBytes(32).toString('base64');
-    case 'AUDIT_SIGNING_KEY':
-      return ed25519;
-    default:
-      return value.replace(/<[^>]*>/g, 'filled-in');
-  }
-}
-
-const variables = parse(EXAMPLE);
-const env = Object.fromEntries(variables.map(([k, v]) => [k, filled(k, v)]));
+const variables = parseEnvFile(EXAMPLE);
+const env = Object.fromEntries(variables.map(([k, v]) => [k, filledIn(k, v)]));
 
 describe('deploy/.env.example', () => {
   it('documents every variable in the README', () => {
