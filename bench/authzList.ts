@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the list-100 query (100 workflows × 3 protected fields, one of them
- * `@classified`, decided once per request by gate 3) against four configurations of the same server —
- * authorization on, on without gate 3 (no-policy), off, and naive (one CheckPermission per
+ * `@classified`, decided once per request by gate 3) against the configurations of the same
+ * server — authorization on (embedded SpiceDB; and against the real SpiceDB server on its
+ * memory and its postgres datastore: on-server-memory, on-server-postgres), on without
+ * gate 3 (no-policy), off, and naive (one CheckPermission per
  * field and row, as a graphql-shield rule calling SpiceDB directly would; the baselines are
  * injected, bench/authorizationBaselines.ts) — and prints
  * req/s, p50/p99 latency and SpiceDB RPCs per request; then the cost of one policy
@@ -14,10 +16,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { AUTHORIZATION_BASELINES } from './authorizationBaselines.js';
+import { AUTHORIZATION_BASELINES, type BaselineMode } from './authorizationBaselines.js';
+import { startSpiceDbServer } from '../tools/spicedbServer.js';
 import { benchConfig } from './benchConfig.js';
 import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
-import { createGatehouse } from '../src/server/createGatehouse.js';
+import { createGatehouse, type Gatehouse } from '../src/server/createGatehouse.js';
 import { createTestTenant } from '../test/support/testDatabase.js';
 import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { measurePolicyEvaluation } from './policyEvaluation.js';
@@ -25,14 +28,29 @@ import { median } from './statistics.js';
 import { spicedbRpcs } from '../test/support/spicedbCalls.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
-const ALL_MODES = ['off', 'no-policy', 'on', 'naive'] as const;
+const ALL_MODES = [
+  'off',
+  'no-policy',
+  'on',
+  'on-server-memory',
+  'on-server-postgres',
+  'naive',
+] as const;
 /** BENCH_MODES (comma-separated) measures only some configurations, e.g. `on,no-policy`. */
-const MODES = ALL_MODES.filter((m) =>
-  (process.env['BENCH_MODES'] ?? ALL_MODES.join(',')).split(',').includes(m),
+// (The postgres datastore needs a PostgreSQL administrator to make its database.)
+const MODES = ALL_MODES.filter(
+  (m) =>
+    (process.env['BENCH_MODES'] ?? ALL_MODES.join(',')).split(',').includes(m) &&
+    (m !== 'on-server-postgres' || Boolean(process.env['DATABASE_ADMIN_URL'])),
 );
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '10');
 const QUERY = '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }';
-type Mode = 'on' | 'no-policy' | 'off' | 'naive';
+type Mode = (typeof ALL_MODES)[number];
+/** `on` against the real SpiceDB server (tools/spicedbServer.ts) instead of the embedded one. */
+const SERVER_DATASTORE: Partial<Record<Mode, 'memory' | 'postgres'>> = {
+  'on-server-memory': 'memory',
+  'on-server-postgres': 'postgres',
+};
 
 interface Result {
   mode: Mode;
@@ -45,6 +63,24 @@ interface Result {
   errors: number;
   /** CPU time of the server process (all its threads) per request, in ms. */
   cpuMs: number;
+  /** Mean duration of a check RPC during the load, as Gatehouse measured it, in ms. */
+  rpcMs: number;
+}
+
+/** Check RPCs so far: how many, and their total duration in seconds. */
+async function checkRpcTotals(gatehouse: Gatehouse): Promise<{ count: number; seconds: number }> {
+  let count = 0;
+  let seconds = 0;
+  for (const metric of await gatehouse.metrics.collect()) {
+    if (metric.descriptor.name !== 'gatehouse.spicedb.duration') continue;
+    for (const point of metric.dataPoints) {
+      if (!String(point.attributes['rpc.method']).startsWith('Check')) continue;
+      const value = point.value as { count: number; sum?: number };
+      count += value.count;
+      seconds += value.sum ?? 0;
+    }
+  }
+  return { count, seconds };
 }
 
 interface LoadResult {
@@ -99,7 +135,12 @@ function loadTest(
 
 async function measure(mode: Mode): Promise<Result> {
   const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const datastore = SERVER_DATASTORE[mode];
+  const spicedb = datastore ? await startSpiceDbServer({ datastore }) : undefined;
   const config = benchConfig(keysDir, {
+    ...(spicedb
+      ? { SPICEDB_ENDPOINT: spicedb.endpoint, SPICEDB_PRESHARED_KEY: spicedb.presharedKey }
+      : {}),
     // Embedded SpiceDB calls are synchronous FFI: the naive baseline's 300 back-to-back
     // calls exceed the default 1 s deadline, which would turn it into an error benchmark.
     SPICEDB_DEADLINE_MS: '60000',
@@ -108,7 +149,9 @@ async function measure(mode: Mode): Promise<Result> {
   });
   const gatehouse = await createGatehouse(
     config,
-    mode === 'on' ? {} : { authorization: AUTHORIZATION_BASELINES[mode] },
+    mode === 'on' || datastore
+      ? {}
+      : { authorization: AUTHORIZATION_BASELINES[mode as BaselineMode] },
   );
   try {
     await gatehouse.listen();
@@ -151,6 +194,7 @@ async function measure(mode: Mode): Promise<Result> {
       seconds: 2,
       timeoutSeconds: 120,
     });
+    const rpcsBefore = await checkRpcTotals(gatehouse);
     const cpuBefore = process.cpuUsage();
     const result = await loadTest(`${gatehouse.url}/graphql`, request.headers.authorization, {
       // The naive baseline needs seconds per request: give it a longer (still bounded) window.
@@ -158,7 +202,10 @@ async function measure(mode: Mode): Promise<Result> {
       timeoutSeconds: mode === 'naive' ? 120 : 10,
     });
     const cpu = process.cpuUsage(cpuBefore);
+    const rpcsAfter = await checkRpcTotals(gatehouse);
+    const rpcCount = rpcsAfter.count - rpcsBefore.count;
     return {
+      rpcMs: rpcCount > 0 ? ((rpcsAfter.seconds - rpcsBefore.seconds) * 1000) / rpcCount : 0,
       mode,
       cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, result.requests.total),
       rps: result.requests.average,
@@ -170,6 +217,7 @@ async function measure(mode: Mode): Promise<Result> {
     };
   } finally {
     await gatehouse.stop();
+    await spicedb?.stop();
     await rm(keysDir, { recursive: true, force: true });
   }
 }
@@ -210,13 +258,13 @@ const onOff = roundRatios('on', 'off');
 process.stderr.write('measuring one policy evaluation…\n');
 const evaluations = await measurePolicyEvaluation();
 const lines = [
-  `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, ${ROUNDS} round(s) (median shown), database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded`,
+  `list-100 query, ${CONNECTIONS} connections, ${SECONDS}s each, ${ROUNDS} round(s) (median shown), database: ${process.env['DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}, SpiceDB: embedded, or the real server (v1.56.2, loopback gRPC) for on-server-*`,
   '',
-  '| authorization | req/s | p50 ms | p99 ms | server CPU ms / request | SpiceDB RPCs: first request / repeat | errors |',
-  '|---|---:|---:|---:|---:|---:|---:|',
+  '| authorization | req/s | p50 ms | p99 ms | server CPU ms / request | SpiceDB RPCs: first request / repeat | check RPC mean ms | errors |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
   ...results.map(
     (r) =>
-      `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.cpuMs.toFixed(2)} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.errors} |`,
+      `| ${r.mode} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.cpuMs.toFixed(2)} | ${r.coldRpcs} / ${r.warmRpcs} | ${r.rpcMs.toFixed(2)} | ${r.errors} |`,
   ),
   '',
   ...(onOff.length > 0

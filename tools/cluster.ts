@@ -1,8 +1,8 @@
 // `npm run cluster:local` (tools/cluster.ts, run with tsx): the production topology of
 // deploy/compose.yaml as plain processes on this machine, for trying and testing
 // replicas without a container engine:
-//   - PostgreSQL: the machine's (DATABASE_ADMIN_URL), a database of the cluster's own,
-//     provisioned, migrated and seeded with the demo organisations by the project's CLIs;
+//   - PostgreSQL: the machine's (DATABASE_ADMIN_URL; the roles and passwords of
+//     DATABASE_OWNER_URL and DATABASE_URL), a database of the cluster's own, provisioned, migrated and seeded with the demo organisations by the project's CLIs;
 //   - SpiceDB: the real server (tools/spicedb.ts) on its postgres datastore, in a database
 //     of its own (`spicedb datastore migrate head` first);
 //   - Redis: the machine's (REDIS_URL, default redis://127.0.0.1:6379), a key prefix of
@@ -56,6 +56,8 @@ export interface Cluster {
   readonly database: { readonly name: string; readonly appUrl: string; readonly ownerUrl: string };
   /** A token of the cluster's identity provider for a demo user (`alice`, …). */
   token(user: string, claims?: Record<string, unknown>): Promise<string>;
+  /** Another nginx with deploy/nginx.conf in front of only these replica addresses. */
+  loadBalancer(upstreams: readonly string[]): Promise<{ url: string }>;
   /** Starts replica `index` again (after a kill) on the same port. */
   restartReplica(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -143,20 +145,21 @@ async function startNginx(dir: string, port: number, upstreams: readonly string[
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const admin = process.env['DATABASE_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  // The roles are the machine's, shared by every database of this PostgreSQL server: their
+  // passwords are the caller's (db:setup sets them), so nothing else is locked out.
+  const need = (name: string): string => {
+    const value = process.env[name];
+    if (!value) {
+      throw new Error(
+        `${name} is not set: the cluster needs DATABASE_ADMIN_URL, DATABASE_OWNER_URL and DATABASE_URL (see "Running on PostgreSQL"); it makes a database of its own with those roles`,
+      );
+    }
+    return value;
+  };
+  const admin = need('DATABASE_ADMIN_URL');
   const name = `gatehouse_cluster_${randomBytes(4).toString('hex')}`;
-  // The roles are the machine's; their passwords are kept when the caller has them (a
-  // change would lock out every other database of these roles).
-  const ownerUrl = withDatabase(
-    process.env['DATABASE_OWNER_URL'] ??
-      `postgres://gatehouse_owner:${randomBytes(12).toString('hex')}@127.0.0.1:5432/x`,
-    name,
-  );
-  const appUrl = withDatabase(
-    process.env['DATABASE_URL'] ??
-      `postgres://gatehouse_app:${randomBytes(12).toString('hex')}@127.0.0.1:5432/x`,
-    name,
-  );
+  const ownerUrl = withDatabase(need('DATABASE_OWNER_URL'), name);
+  const appUrl = withDatabase(need('DATABASE_URL'), name);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-cluster-'));
   const cleanups: Array<() => Promise<void>> = [
     () => rm(dir, { recursive: true, force: true }),
@@ -273,6 +276,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           demo.subject,
         );
       },
+      async loadBalancer(upstreams) {
+        const port = await freePort();
+        const own = await mkdtemp(path.join(dir, 'lb-'));
+        const lb = await startNginx(own, port, upstreams);
+        cleanups.push(() => lb.stop());
+        return { url: `http://127.0.0.1:${port}` };
+      },
       async restartReplica(index) {
         const replica = replicas[index]!;
         await stopServerProcess(replica.process);
@@ -290,7 +300,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const replicas = Number(process.env['CLUSTER_REPLICAS'] ?? '2');
   process.stderr.write(`starting PostgreSQL database, SpiceDB, ${replicas} replicas, nginx…\n`);
-  const cluster = await startCluster({ replicas });
+  const cluster = await startCluster({ replicas }).catch((error: unknown) => {
+    process.stderr.write(
+      `cluster:local: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  });
   const tokens = await Promise.all(
     ['alice', 'bob', 'erin'].map(async (u) => `  ${u}: ${await cluster.token(u)}`),
   );
