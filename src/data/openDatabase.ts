@@ -203,12 +203,29 @@ async function firstConnection(
   }
 }
 
+/** `user@host:port/database` of a PostgreSQL URL, never its password. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${decodeURIComponent(u.username) || '(no user)'}@${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the PostgreSQL server';
+  }
+}
+
 async function openPostgres(
   config: Extract<DatabaseConfig, { kind: 'postgres' }>,
   options: OpenDatabaseOptions,
 ): Promise<OpenDatabase> {
   const settings = config.pool ?? DEFAULT_POOL;
-  const check = await firstConnection(config.url, settings, options.logger);
+  const check = await firstConnection(config.url, settings, options.logger).catch(
+    (error: unknown) => {
+      throw new Error(
+        `DATABASE_URL: cannot connect to ${describeUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    },
+  );
   try {
     await assertAppRoleIsConfined(check);
   } finally {

@@ -364,7 +364,7 @@ export async function assertAppRoleIsConfined(sql: SqlClient): Promise<void> {
   if (problems.length > 0) {
     throw new Error(
       `DATABASE_URL connects as ${user}, which can bypass row-level security:\n  ${problems.join('\n  ')}\n` +
-        `Connect as the app role (${APP_ROLE}); see README "Database roles".`,
+        `Connect as the app role (${APP_ROLE}); see the README, "Running on PostgreSQL" (npm run db:setup makes it).`,
     );
   }
 }

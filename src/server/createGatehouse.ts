@@ -371,7 +371,14 @@ export async function createGatehouse(
     reloadPolicies: (reason) => policySource.reload(reason),
     listen: () =>
       new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
+        httpServer.once('error', (error: NodeJS.ErrnoException) => {
+          const where = `${config.host}:${config.port}`;
+          if (error.code === 'EADDRINUSE') {
+            reject(new Error(`PORT: ${where} is already in use (choose another PORT, or 0)`));
+          } else if (error.code === 'EACCES') {
+            reject(new Error(`PORT: not allowed to listen on ${where}`));
+          } else reject(error);
+        });
         httpServer.listen(config.port, config.host, () => {
           const address = httpServer.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -26,6 +26,7 @@ import {
   type GraphQLFormattedError,
 } from 'graphql';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { context, isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -112,8 +113,12 @@ function authorizationParam(params: Record<string, unknown> | undefined): unknow
 export function attachWebSocketServer(options: WebSocketOptions): { close(): Promise<void> } {
   const { pipeline, edge, limits, logger } = options;
   const allowedOrigins = new Set(options.corsOrigins.map((o) => new URL(o).origin));
+  // `noServer`: the HTTP server's upgrades are handed over below. (With `server`, ws would
+  // re-emit the HTTP server's own errors — a port already taken — as WebSocket server
+  // errors, which graphql-ws prints with a stack trace.) handleUpgrade still answers 400
+  // to an upgrade of another path.
   const wss = new WebSocketServer({
-    server: options.server,
+    noServer: true,
     path: options.path,
     maxPayload: options.maxMessageBytes,
     verifyClient: ({ req }, done) => {
@@ -125,6 +130,10 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
       done(false, 403, 'Origin not allowed');
     },
   });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.server.on('upgrade', onUpgrade);
   const connections = new WeakMap<WebSocket, Connection>();
   /**
    * Whether an operation of `connection` may run: its document resolved (trusted documents,
@@ -327,6 +336,7 @@ export function attachWebSocketServer(options: WebSocketOptions): { close(): Pro
 
   return {
     async close() {
+      options.server.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await disposable.dispose();
     },

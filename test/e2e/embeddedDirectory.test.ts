@@ -6,6 +6,7 @@
  * server stops they run, and what each wrote is there for the next.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,7 @@ describe('an embedded data directory', () => {
       ['src/cli/tenantCreate.ts', [...TENANT, ...ADMIN]],
       ['src/cli/authzOutbox.ts', []],
       ['src/cli/dbMigrate.ts', []],
+      ['src/cli/devReset.ts', []],
     ] as const) {
       const run = cli(script, args);
       expect(run.status, script).toBe(1);
@@ -103,5 +105,32 @@ describe('an embedded data directory', () => {
     servers.push(next);
     expect((await fetch(`${next.url}/readyz`)).status).toBe(200);
     await stopServerProcess(next);
+  });
+
+  it('dev:reset starts it over once no process holds it; the walkthrough can run again', () => {
+    const dir = env['PGLITE_DATA_DIR']!;
+    // initech exists from the tests above: its slug is taken.
+    expect(cli('src/cli/tenantCreate.ts', [...TENANT, ...ADMIN]).status).not.toBe(0);
+    const reset = cli('src/cli/devReset.ts');
+    expect(reset.stderr).toBe('');
+    expect(reset.status).toBe(0);
+    expect(reset.stdout).toContain(`removed ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(`${dir}.lock`)).toBe(false);
+    // A new database: the slug is free again, and the keys were kept.
+    const again = cli('src/cli/tenantCreate.ts', [...TENANT, ...ADMIN]);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(existsSync(env['DEV_KEYS_DIR']!)).toBe(true);
+  });
+
+  it('dev:reset never touches PostgreSQL', () => {
+    const refused = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/devReset.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+      encoding: 'utf8',
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('embedded development database only');
   });
 });

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -90,5 +91,62 @@ describe('the server process', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('AUTH_JWKS_URL');
     expect(result.stderr).toContain('dev issuer');
+  });
+
+  /** Starts the server expecting it to refuse: its status and output. */
+  function refusal(env: NodeJS.ProcessEnv): { status: number | null; output: string } {
+    const result = spawnSync(start[0], start[1], {
+      env: { ...baseEnv, ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  /** No stack frame, no library's internal complaint: one line a person can act on. */
+  function expectPlainRefusal(output: string): void {
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(output).not.toContain('Internal error emitted on the WebSocket server');
+  }
+
+  it('wrong but valid settings name the variable, without a stack trace', () => {
+    const closed = refusal({
+      DATABASE_URL: 'postgres://gatehouse_app:do-not-print-me@127.0.0.1:1/gatehouse',
+      DB_STARTUP_RETRY_MS: '300',
+    });
+    expect(closed.status).toBe(1);
+    expect(closed.output).toContain(
+      'DATABASE_URL: cannot connect to gatehouse_app@127.0.0.1:1/gatehouse: connect ECONNREFUSED',
+    );
+    expect(closed.output).not.toContain('do-not-print-me');
+    expectPlainRefusal(closed.output);
+
+    if (process.env['DATABASE_URL']) {
+      const url = new URL(process.env['DATABASE_URL']);
+      url.username = 'no_such_gatehouse_role';
+      const unknown = refusal({ DATABASE_URL: url.toString() });
+      expect(unknown.status).toBe(1);
+      expect(unknown.output).toContain('DATABASE_URL: cannot connect to no_such_gatehouse_role@');
+      expect(unknown.output).toMatch(
+        /role "no_such_gatehouse_role" does not exist|password authentication failed/,
+      );
+      expectPlainRefusal(unknown.output);
+    }
+  });
+
+  it('a port already taken is one line naming PORT (no WebSocket stack trace)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    try {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-port-'));
+      dirs.push(dir);
+      const taken = refusal({ HOST: '127.0.0.1', PORT: String(port), DEV_KEYS_DIR: dir });
+      expect(taken.status).toBe(1);
+      expect(taken.output).toContain(`PORT: 127.0.0.1:${port} is already in use`);
+      expectPlainRefusal(taken.output);
+    } finally {
+      holder.close();
+    }
   });
 });
