@@ -137,6 +137,14 @@ describe('HTTP protocol (default configuration)', () => {
       });
     });
 
+    it('answers a GET query that carries a non-simple Content-Type instead', async () => {
+      const res = await fetch(getUrl('{ health }'), {
+        headers: { Authorization: `Bearer ${tenantToken}`, 'Content-Type': 'application/json' },
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ data: { health: 'ok' } });
+    });
+
     it('refuses a simple POST (text/plain) and does not execute its mutation', async () => {
       const before = await workflowCount();
       for (const contentType of [
