@@ -22,7 +22,11 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An ISO-8601 date-time in UTC, e.g. `2026-11-22T10:00:00.000Z`. */
+  /**
+   * A date-time in UTC as an RFC 3339 (ISO-8601) string with milliseconds, e.g.
+   * `2026-11-22T10:00:00.000Z`. Input: an RFC 3339 date-time with `T`, up to six fraction
+   * digits and an offset (`Z` or `±hh:mm`); impossible dates such as February 30 are refused.
+   */
   DateTime: { input: Date; output: Date | string; }
   /**
    * An exact decimal amount with at most two fraction digits, serialised as a string

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLScalarType, GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { applyAuthorization, type AuthorizedSchema } from '../authz/authorizationMiddleware.js';
 import { DateTimeScalar, DecimalScalar, JsonScalar } from './scalars.js';
@@ -29,12 +29,31 @@ export function loadTypeDefs(dir: string = SCHEMA_DIR): string[] {
     .map((f) => readFileSync(path.join(dir, f), 'utf8'));
 }
 
+/**
+ * A scalar's behaviour only: given the GraphQLScalarType itself, graphql-tools would copy
+ * its unset `description` and `specifiedByURL` over the SDL's, and the served schema would
+ * lose what schema/scalars.graphql says (codegen, IDEs and clients read it).
+ */
+function scalarBehaviour(
+  scalar: GraphQLScalarType,
+): Pick<GraphQLScalarType, 'serialize' | 'parseValue' | 'parseLiteral'> {
+  return {
+    serialize: scalar.serialize.bind(scalar),
+    parseValue: scalar.parseValue.bind(scalar),
+    parseLiteral: scalar.parseLiteral.bind(scalar),
+  };
+}
+
 /** The schema before authorization is applied (for tooling and checks). */
 export function buildBaseSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(),
     resolvers: [
-      { DateTime: DateTimeScalar, Decimal: DecimalScalar, JSON: JsonScalar },
+      {
+        DateTime: scalarBehaviour(DateTimeScalar),
+        Decimal: scalarBehaviour(DecimalScalar),
+        JSON: scalarBehaviour(JsonScalar),
+      },
       tenancyResolvers,
       workflowResolvers,
       credentialResolvers,

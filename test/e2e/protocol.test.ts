@@ -111,6 +111,25 @@ describe('HTTP protocol (default configuration)', () => {
   const createMutation = 'mutation { createWorkflow(input: { name: "csrf", amount: "1" }) { id } }';
   const getUrl = (query: string) => `${server.url}/graphql?query=${encodeURIComponent(query)}`;
 
+  it('serves the custom scalars with their SDL descriptions and @specifiedBy (codegen, IDEs)', async () => {
+    const res = await server.gql<{
+      __schema: {
+        types: Array<{ name: string; description: string | null; specifiedByURL: string | null }>;
+      };
+    }>('{ __schema { types { name description specifiedByURL } } }', undefined, tenantToken);
+    expect(res.body.errors).toBeUndefined();
+    const scalar = (name: string) => res.body.data!.__schema.types.find((t) => t.name === name);
+    expect(scalar('DateTime')).toMatchObject({
+      description: expect.stringContaining('RFC 3339') as unknown,
+      specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc3339',
+    });
+    expect(scalar('Decimal')?.description).toContain('two fraction digits');
+    expect(scalar('JSON')).toMatchObject({
+      description: expect.stringContaining('RFC 8259') as unknown,
+      specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc8259',
+    });
+  });
+
   describe('CSRF prevention', () => {
     it('refuses a GET without a preflight header, before executing anything', async () => {
       const res = await fetch(getUrl('{ me { subject } }'), {
