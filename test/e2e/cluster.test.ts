@@ -263,12 +263,11 @@ describe.skipIf(!process.env['DATABASE_ADMIN_URL'] || (!hasNginx && !process.env
       const workers = Array.from({ length: 4 }, async (_, w) => {
         for (let i = 0; i < 15; i++) await createUntilAcknowledged(`${prefix} ${w}-${i}`);
       });
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Killed mid-load, however fast this machine is: once a few are acknowledged.
+      while (acknowledged.size < 5) await new Promise((resolve) => setTimeout(resolve, 5));
       victim.process.child.kill('SIGKILL');
       const atKill = acknowledged.size;
-      // Killed mid-load: some acknowledged before, most after.
-      expect(atKill).toBeGreaterThan(0);
-      expect(atKill).toBeLessThan(40);
+      expect(atKill).toBeLessThan(30);
       await Promise.all(workers);
       expect(acknowledged.size).toBe(60);
 
