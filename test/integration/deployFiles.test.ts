@@ -91,6 +91,25 @@ describe('deploy/compose.yaml (compose-go)', () => {
     }
   });
 
+  it('gives the migration job the same production configuration, plus the owner and admin', () => {
+    const job = project.services['gatehouse-migrate']!;
+    const env = Object.fromEntries(
+      Object.entries(job.environment ?? {}).map(([k, v]) => [k, v ?? undefined]),
+    );
+    // Its CLIs (db:setup, db:migrate, db:check) load the configuration as the server does.
+    const config = loadConfig(env);
+    expect(config.env).toBe('production');
+    expect(config.database).toMatchObject({
+      kind: 'postgres',
+      url: 'postgres://gatehouse_app:app-pw@postgres:5432/gatehouse',
+      ownerUrl: 'postgres://gatehouse_owner:owner-pw@postgres:5432/gatehouse',
+    });
+    expect(env['DATABASE_ADMIN_URL']).toBe(
+      'postgres://postgres:pg-admin-pw@postgres:5432/postgres',
+    );
+    expect(job.healthcheck?.disable).toBe(true);
+  });
+
   it('holds no secret itself: each password is required from .env, by name', async () => {
     const text = readFileSync('deploy/compose.yaml', 'utf8');
     for (const value of Object.values(VARIABLES)) expect(text).not.toContain(value);
