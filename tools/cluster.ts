@@ -22,7 +22,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { connectPostgres } from '../src/data/SqlClient.js';
 import { DEMO_TENANTS, findDemoUser } from '../src/demo/demoData.js';
 import { accepting, freePort } from './ports.js';
@@ -233,14 +233,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...secrets,
       ...options.env,
     });
-    const replicas: Replica[] = [];
-    const startReplica = async (port: number): Promise<ServerProcess> => {
-      const started = await startServerProcess(replicaEnv(port));
-      return started;
-    };
-    const started = await Promise.all(ports.map((port) => startReplica(port)));
-    started.forEach((process, i) =>
-      replicas.push({ url: process.url, address: `127.0.0.1:${ports[i]!}`, process }),
+    const startReplica = (port: number) => startServerProcess(replicaEnv(port));
+    const replicas: Replica[] = await Promise.all(
+      ports.map(async (port) => {
+        const process = await startReplica(port);
+        return { url: process.url, address: `127.0.0.1:${port}`, process };
+      }),
     );
     cleanups.push(() => Promise.all(replicas.map((r) => stopServerProcess(r.process))).then());
 
@@ -252,16 +250,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
     cleanups.push(() => nginx.stop());
 
-    const sign = (key: CryptoKey, claims: Record<string, unknown>, subject: string) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: 'cluster-1' })
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setSubject(subject)
-        .setIssuedAt()
-        .setExpirationTime('1h')
-        .sign(key);
-
     return {
       url: `http://127.0.0.1:${lbPort}`,
       replicas,
@@ -270,11 +258,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       async token(user, claims = {}) {
         const demo = findDemoUser(user);
         if (!demo) throw new Error(`unknown demo user ${user}`);
-        return sign(
-          jwtKey,
-          { tenant_id: DEMO_TENANTS[demo.tenant].id, roles: demo.roles, ...claims },
-          demo.subject,
-        );
+        return new SignJWT({
+          tenant_id: DEMO_TENANTS[demo.tenant].id,
+          roles: demo.roles,
+          ...claims,
+        })
+          .setProtectedHeader({ alg: 'ES256', kid: 'cluster-1' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setSubject(demo.subject)
+          .setIssuedAt()
+          .setExpirationTime('1h')
+          .sign(jwtKey);
       },
       async loadBalancer(upstreams) {
         const port = await freePort();

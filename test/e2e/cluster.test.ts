@@ -20,9 +20,9 @@ import { existsSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connectPostgres } from '../../src/data/SqlClient.js';
 import { DEMO_TEAMS, DEMO_TENANTS, findDemoUser } from '../../src/demo/demoData.js';
 import { startCluster, type Cluster } from '../../tools/cluster.js';
+import { asAdministratorOf } from '../support/superuser.js';
 
 const DATACENTER = '00000000-0000-4000-c000-000000025000';
 const ENGINEERING = DEMO_TEAMS.find((t) => t.name === 'Engineering')!.id;
@@ -70,20 +70,6 @@ describe.skipIf(!process.env['DATABASE_ADMIN_URL'] || (!hasNginx && !process.env
           ? (JSON.parse(text) as Answer['body'])
           : {},
       };
-    }
-
-    /** As PostgreSQL's administrator on the cluster's database (no RLS: the auditor's view). */
-    async function asAdmin<T>(
-      work: (sql: Awaited<ReturnType<typeof connectPostgres>>) => Promise<T>,
-    ) {
-      const url = new URL(process.env['DATABASE_ADMIN_URL']!);
-      url.pathname = `/${cluster.database.name}`;
-      const sql = await connectPostgres(url.toString());
-      try {
-        return await work(sql);
-      } finally {
-        await sql.close();
-      }
     }
 
     beforeAll(async () => {
@@ -271,7 +257,8 @@ describe.skipIf(!process.env['DATABASE_ADMIN_URL'] || (!hasNginx && !process.env
       await Promise.all(workers);
       expect(acknowledged.size).toBe(60);
 
-      const rows = await asAdmin((sql) =>
+      // As PostgreSQL's administrator (no RLS: the auditor's view).
+      const rows = await asAdministratorOf(cluster.database.name, (sql) =>
         sql.query<{ name: string; id: string; events: string }>(
           `select w.name, w.id::text, (select count(*) from audit_events e
             where e.tenant_id = w.tenant_id and e.action = 'workflow.create'

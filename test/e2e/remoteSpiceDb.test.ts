@@ -13,13 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TEAMS, DEMO_TENANTS } from '../../src/demo/demoData.js';
-import { connectPostgres } from '../../src/data/SqlClient.js';
 import { AUTHZ_SCHEMA_FILE } from '../../src/authz/spicedb/authzSchemaFile.js';
 import { connectSpiceDb, ensureSchema } from '../../src/authz/spicedb/SpiceDbConnection.js';
 import { insertWorkflows } from '../support/workflowFixtures.js';
 import { startSpiceDbServer, type SpiceDbServer } from '../../tools/spicedbServer.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable } from '../support/expectations.js';
+import { asAdministratorOf } from '../support/superuser.js';
 
 const DATACENTER = '00000000-0000-4000-c000-000000025000';
 const READ = 'query($id: ID!) { workflow(id: $id) { name amount } }';
@@ -34,27 +34,14 @@ async function until(done: () => Promise<boolean>, ms = 15_000): Promise<void> {
   }
 }
 
-/** As PostgreSQL's administrator, on the SpiceDB datastore's own database. */
-async function onDatastore(spicedb: SpiceDbServer, sql: string): Promise<void> {
-  const url = new URL(process.env['DATABASE_ADMIN_URL']!);
-  url.pathname = `/${spicedb.database!}`;
-  const admin = await connectPostgres(url.toString());
-  try {
-    await admin.exec(sql);
-  } finally {
-    await admin.close();
-  }
-}
+// (The postgres datastore's database is made by PostgreSQL's administrator.)
+const DATASTORES = canUsePostgres ? (['memory', 'postgres'] as const) : (['memory'] as const);
 
-describe.each([
-  { datastore: 'memory' as const, run: true },
-  { datastore: 'postgres' as const, run: canUsePostgres },
-])('the real SpiceDB server, $datastore datastore', ({ datastore, run }) => {
+describe.each(DATASTORES)('the real SpiceDB server, %s datastore', (datastore) => {
   let spicedb: SpiceDbServer;
   let server: TestServer;
 
   beforeAll(async () => {
-    if (!run) return;
     spicedb = await startSpiceDbServer({ datastore });
     server = await startTestServer({
       SPICEDB_ENDPOINT: spicedb.endpoint,
@@ -66,129 +53,119 @@ describe.each([
     await server.gatehouse.relay.replay();
   }, 60_000);
   afterAll(async () => {
-    // (Unset when this datastore is not run, or when start-up failed.)
+    // (Unset when start-up failed.)
     await (server as TestServer | undefined)?.stop();
     await (spicedb as SpiceDbServer | undefined)?.stop();
   });
 
-  it.runIf(run)(
-    'writes the schema over the wire with the preshared key, then answers from it',
-    async () => {
-      expect(await spicedb.calls('ReadSchema')).toBeGreaterThan(0);
-      expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(1);
-      expect(await spicedb.callsWithCode('ReadSchema', 'PermissionDenied')).toBe(0);
-      const alice = await server.gql(READ, { id: DATACENTER }, await server.token('alice'));
-      expect(alice.body).toEqual({
-        data: { workflow: { name: 'Datacenter expansion', amount: '25000.00' } },
+  it('writes the schema over the wire with the preshared key, then answers from it', async () => {
+    expect(await spicedb.calls('ReadSchema')).toBeGreaterThan(0);
+    expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(1);
+    expect(await spicedb.callsWithCode('ReadSchema', 'PermissionDenied')).toBe(0);
+    const alice = await server.gql(READ, { id: DATACENTER }, await server.token('alice'));
+    expect(alice.body).toEqual({
+      data: { workflow: { name: 'Datacenter expansion', amount: '25000.00' } },
+    });
+    const erin = await server.gql(READ, { id: DATACENTER }, await server.token('erin'));
+    expect(erin.body.data).toEqual({ workflow: null });
+    expect(erin.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('batches over the network: 100 workflows × 3 protected fields in 1 CheckBulkPermissions, as SpiceDB counts it', async () => {
+    const tenant = await server.createTenant(2);
+    await insertWorkflows(server.gatehouse, tenant, 100, 1);
+    const token = await server.tenantToken(tenant, 1);
+    const before = await spicedb.calls('CheckBulkPermissions');
+    const singles = await spicedb.calls('CheckPermission');
+    const res = await server.gql<{ workflows: { edges: unknown[] } }>(
+      '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }',
+      undefined,
+      token,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.workflows.edges).toHaveLength(100);
+    expect((await spicedb.calls('CheckBulkPermissions')) - before).toBe(1);
+    expect((await spicedb.calls('CheckPermission')) - singles).toBe(0);
+  });
+
+  it('a stalled server (SIGSTOP): AUTHZ_UNAVAILABLE at the deadline and no data; SIGCONT, and it answers again', async () => {
+    const token = await server.token('alice');
+    spicedb.stall();
+    try {
+      const started = Date.now();
+      const res = await server.gql(READ, { id: DATACENTER }, token);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(res.body.data).toEqual({ workflow: null });
+      expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+      expect(JSON.stringify(res.body)).not.toContain('Datacenter');
+    } finally {
+      spicedb.resume();
+    }
+    const after = await server.gql(READ, { id: DATACENTER }, token);
+    expect(after.body.errors).toBeUndefined();
+  });
+
+  it('a dead server (SIGKILL): reads and mutations fail closed, nothing commits; restarted, it answers again', async () => {
+    const bob = await server.token('bob');
+    const alice = await server.token('alice');
+    const name = `outage ${randomUUID()}`;
+    await spicedb.kill();
+    try {
+      const res = await server.gql(READ, { id: DATACENTER }, alice);
+      expect(res.body.data).toEqual({ workflow: null });
+      expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+      const list = await server.gql('{ workflows(first: 5) { totalCount } }', undefined, alice);
+      expect(list.body.data).toBeNull();
+      expect(list.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
+      expect(JSON.stringify([res.body, list.body])).not.toContain('Datacenter');
+      // Creating in a team needs SpiceDB's word on the team: refused, and nothing stored.
+      expect(await createdCode(server, bob, name)).toBe('AUTHZ_UNAVAILABLE');
+      expect(await countNamed(server, name)).toBe(0);
+    } finally {
+      await spicedb.restart();
+    }
+    if (datastore === 'memory') {
+      // A memory datastore comes back empty, without even the schema: nothing is granted
+      // from it (fail closed) until it is loaded again from PostgreSQL.
+      const empty = await server.gql(READ, { id: DATACENTER }, alice);
+      expect(empty.body.data).toEqual({ workflow: null });
+      expect(JSON.stringify(empty.body)).not.toContain('Datacenter');
+      const reload = await connectSpiceDb({
+        kind: 'remote',
+        endpoint: spicedb.endpoint,
+        presharedKey: spicedb.presharedKey,
+        insecure: true,
       });
-      const erin = await server.gql(READ, { id: DATACENTER }, await server.token('erin'));
-      expect(erin.body.data).toEqual({ workflow: null });
-      expect(erin.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
-    },
-  );
-
-  it.runIf(run)(
-    'batches over the network: 100 workflows × 3 protected fields in 1 CheckBulkPermissions, as SpiceDB counts it',
-    async () => {
-      const tenant = await server.createTenant(2);
-      await insertWorkflows(server.gatehouse, tenant, 100, 1);
-      const token = await server.tenantToken(tenant, 1);
-      const before = await spicedb.calls('CheckBulkPermissions');
-      const singles = await spicedb.calls('CheckPermission');
-      const res = await server.gql<{ workflows: { edges: unknown[] } }>(
-        '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }',
-        undefined,
-        token,
-      );
-      expect(res.body.errors).toBeUndefined();
-      expect(res.body.data?.workflows.edges).toHaveLength(100);
-      expect((await spicedb.calls('CheckBulkPermissions')) - before).toBe(1);
-      expect((await spicedb.calls('CheckPermission')) - singles).toBe(0);
-    },
-  );
-
-  it.runIf(run)(
-    'a stalled server (SIGSTOP): AUTHZ_UNAVAILABLE at the deadline and no data; SIGCONT, and it answers again',
-    async () => {
-      const token = await server.token('alice');
-      spicedb.stall();
       try {
-        const started = Date.now();
-        const res = await server.gql(READ, { id: DATACENTER }, token);
-        expect(Date.now() - started).toBeLessThan(5_000);
-        expect(res.body.data).toEqual({ workflow: null });
-        expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-        expect(JSON.stringify(res.body)).not.toContain('Datacenter');
+        await ensureSchema(reload, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
       } finally {
-        spicedb.resume();
+        reload.close();
       }
-      const after = await server.gql(READ, { id: DATACENTER }, token);
-      expect(after.body.errors).toBeUndefined();
-    },
-  );
-
-  it.runIf(run)(
-    'a dead server (SIGKILL): reads and mutations fail closed, nothing commits; restarted, it answers again',
-    async () => {
-      const bob = await server.token('bob');
-      const alice = await server.token('alice');
-      const name = `outage ${randomUUID()}`;
-      await spicedb.kill();
-      try {
-        const res = await server.gql(READ, { id: DATACENTER }, alice);
-        expect(res.body.data).toEqual({ workflow: null });
-        expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-        const list = await server.gql('{ workflows(first: 5) { totalCount } }', undefined, alice);
-        expect(list.body.data).toBeNull();
-        expect(list.body.errors![0]!.extensions).toMatchObject({ code: 'AUTHZ_UNAVAILABLE' });
-        expect(JSON.stringify([res.body, list.body])).not.toContain('Datacenter');
-        // Creating in a team needs SpiceDB's word on the team: refused, and nothing stored.
-        expect(await createdCode(server, bob, name)).toBe('AUTHZ_UNAVAILABLE');
-        expect(await countNamed(server, name)).toBe(0);
-      } finally {
-        await spicedb.restart();
-      }
-      if (datastore === 'memory') {
-        // A memory datastore comes back empty, without even the schema: nothing is granted
-        // from it (fail closed) until it is loaded again from PostgreSQL.
-        const empty = await server.gql(READ, { id: DATACENTER }, alice);
-        expect(empty.body.data).toEqual({ workflow: null });
-        expect(JSON.stringify(empty.body)).not.toContain('Datacenter');
-        const reload = await connectSpiceDb({
-          kind: 'remote',
-          endpoint: spicedb.endpoint,
-          presharedKey: spicedb.presharedKey,
-          insecure: true,
-        });
-        try {
-          await ensureSchema(reload, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
-        } finally {
-          reload.close();
-        }
-        // (The channel reconnects with backoff: the first replay may still find it down.)
-        await until(() =>
-          server.gatehouse.relay.replay().then(
-            () => true,
-            () => false,
-          ),
-        );
-      }
-      // gRPC reconnects on its own once the port is back; postgres kept every relationship.
-      await until(
-        async () => (await server.gql(READ, { id: DATACENTER }, alice)).body.errors === undefined,
+      // (The channel reconnects with backoff: the first replay may still find it down.)
+      await until(() =>
+        server.gatehouse.relay.replay().then(
+          () => true,
+          () => false,
+        ),
       );
-      expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(datastore === 'memory' ? 1 : 0);
-    },
-  );
+    }
+    // gRPC reconnects on its own once the port is back; postgres kept every relationship.
+    await until(
+      async () => (await server.gql(READ, { id: DATACENTER }, alice)).body.errors === undefined,
+    );
+    expect(await spicedb.callsWithCode('WriteSchema', 'OK')).toBe(datastore === 'memory' ? 1 : 0);
+  });
 
-  it.runIf(run && datastore === 'postgres')(
+  it.runIf(datastore === 'postgres')(
     'writes the datastore refuses: the change commits, and its relationships arrive once it accepts them',
     async () => {
       const bob = await server.token('bob');
       const name = `refused ${randomUUID()}`;
       // SpiceDB's own role loses INSERT on its relationship table: checks still answer,
       // every WriteRelationships fails inside SpiceDB.
-      await onDatastore(spicedb, `revoke insert on relation_tuple from ${spicedb.role!}`);
+      await asAdministratorOf(spicedb.database!, (sql) =>
+        sql.exec(`revoke insert on relation_tuple from ${spicedb.role!}`),
+      );
       let id: string;
       try {
         // Committed, but SpiceDB does not know the workflow yet: the payload is denied.
@@ -199,7 +176,9 @@ describe.each([
         expect(stuck.length).toBeGreaterThan(0);
         expect(stuck.every((e) => e.lastError)).toBe(true);
       } finally {
-        await onDatastore(spicedb, `grant insert on relation_tuple to ${spicedb.role!}`);
+        await asAdministratorOf(spicedb.database!, (sql) =>
+          sql.exec(`grant insert on relation_tuple to ${spicedb.role!}`),
+        );
       }
       const later = await drainUntilReadable(
         server,

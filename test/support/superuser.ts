@@ -33,3 +33,23 @@ export async function asSuperuser<T>(
     await sql.close();
   }
 }
+
+/**
+ * PostgreSQL's administrator (DATABASE_ADMIN_URL) on another database of the machine's
+ * server — one a test made for SpiceDB's datastore or a cluster — for as long as `work` runs.
+ */
+export async function asAdministratorOf<T>(
+  database: string,
+  work: (sql: SqlClient) => Promise<T>,
+): Promise<T> {
+  const admin = process.env['DATABASE_ADMIN_URL'];
+  if (!admin) throw new Error('this test needs DATABASE_ADMIN_URL');
+  const url = new URL(admin);
+  url.pathname = `/${database}`;
+  const sql = await connectPostgres(url.toString());
+  try {
+    return await work(sql);
+  } finally {
+    await sql.close();
+  }
+}
