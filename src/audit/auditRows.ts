@@ -115,39 +115,61 @@ export async function readChainHead(query: AuditQuery, tenantId: string): Promis
   return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
-/** Events of a tenant matching `filter`, newest first, before seq `beforeSeq` when given. */
+/**
+ * Where a page of a list ordered by seq starts: after `from` (exclusive; null: at the
+ * newest, or at the oldest), towards `older` seqs (newest first) or `newer` ones (oldest
+ * first — a backward page, which the caller reverses).
+ */
+export interface SeqPage {
+  readonly from: number | null;
+  readonly towards: 'older' | 'newer';
+  readonly limit: number;
+}
+
+function seqCondition(page: SeqPage, params: unknown[]): string | null {
+  if (page.from === null) return null;
+  params.push(page.from);
+  return `seq ${page.towards === 'older' ? '<' : '>'} $${params.length}`;
+}
+
+function seqOrder(page: SeqPage): string {
+  return page.towards === 'older' ? 'seq desc' : 'seq asc';
+}
+
+/** Events of a tenant matching `filter`, one page in the order `page` says. */
 export async function listEvents(
   query: AuditQuery,
   tenantId: string,
   filter: AuditFilter,
-  page: { readonly beforeSeq: number | null; readonly limit: number },
+  page: SeqPage,
 ): Promise<AuditEvent[]> {
   const params: unknown[] = [tenantId];
   const where = ['tenant_id = $1::uuid', ...filterConditions(filter, params)];
-  if (page.beforeSeq !== null) {
-    params.push(page.beforeSeq);
-    where.push(`seq < $${params.length}`);
-  }
+  const position = seqCondition(page, params);
+  if (position) where.push(position);
   params.push(page.limit);
   const rows = await query<AuditEventRow>(
     `select ${EVENT_COLUMNS} from audit_events where ${where.join(' and ')}
-      order by seq desc limit $${params.length}`,
+      order by ${seqOrder(page)} limit $${params.length}`,
     params,
   );
   return rows.map(eventFromRow);
 }
 
-/** A tenant's checkpoints, newest first, before seq `beforeSeq` when given. */
+/** A tenant's checkpoints, one page in the order `page` says. */
 export async function listCheckpoints(
   query: AuditQuery,
   tenantId: string,
-  page: { readonly beforeSeq: number | null; readonly limit: number },
+  page: SeqPage,
 ): Promise<AuditCheckpoint[]> {
+  const params: unknown[] = [tenantId];
+  const position = seqCondition(page, params);
+  params.push(page.limit);
   const rows = await query<CheckpointRow>(
     `select ${CHECKPOINT_COLUMNS} from audit_checkpoints
-      where tenant_id = $1::uuid and ($2::bigint is null or seq < $2::bigint)
-      order by seq desc limit $3`,
-    [tenantId, page.beforeSeq, page.limit],
+      where tenant_id = $1::uuid${position ? ` and ${position}` : ''}
+      order by ${seqOrder(page)} limit $${params.length}`,
+    params,
   );
   return rows.map(checkpointFromRow);
 }

@@ -37,6 +37,11 @@ export interface AuthorizationData extends TenantSettingsSource {
   recordedWrites(
     objects: ReadonlyArray<{ resourceType: string; resourceId: string }>,
   ): Promise<RecordedWrites>;
+  /**
+   * The `Node` type (its GraphQL name, e.g. `Workflow`) of the object this id names in the
+   * caller's tenant, or null when it names none there (RLS hides other tenants' objects).
+   */
+  nodeType(id: string): Promise<string | null>;
   /** An object as stored, for a policy's `resource`, or null when it does not exist. */
   policyResource(type: string, id: string): Promise<Record<string, unknown> | null>;
 }

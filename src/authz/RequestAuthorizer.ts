@@ -210,6 +210,20 @@ export class RequestAuthorizer {
     return this.#refusedInputs;
   }
 
+  /**
+   * For `@nodeLookup`: the type of the object an id names in the caller's tenant (null: it
+   * names none there, or there is no tenant data); a decision when it cannot be read.
+   */
+  async nodeType(id: string): Promise<string | null | Decision> {
+    if (!this.#data) return null;
+    try {
+      return await this.#data.nodeType(id);
+    } catch (error) {
+      this.options.logger.error('node type lookup failed', { error });
+      return unavailable('relationship', ['the object could not be read']);
+    }
+  }
+
   /** Object id of an object of the caller's tenant. */
   objectIdOf(resourceType: string, id: string): string {
     return tenantObjectId(this.principal?.tenantId ?? '', resourceType, id);

@@ -12,6 +12,7 @@ import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from '.
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import type { AuthorizationContext } from './AuthorizationContext.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
+import { UnauthenticatedReason } from '../errors/UnauthenticatedReason.js';
 import { ALLOW, denialError, deny, unavailable, type Decision } from './AuthzError.js';
 import type { PolicyTarget } from './RequestAuthorizer.js';
 import { indexParentPermissions } from './selectedPermissions.js';
@@ -19,6 +20,7 @@ import {
   ON_ORGANIZATION,
   readRequirements,
   type FieldRequirements,
+  type NodeLookup,
   type PermissionRequirement,
 } from './directives.js';
 
@@ -80,6 +82,30 @@ function malformedId(
   return undefined;
 }
 
+/** At most this many ids in one `@nodeLookup` list (`nodes(ids:)`). */
+export const MAX_NODE_IDS = 100;
+
+/** The ids of a `@nodeLookup` field must be ids, and not too many (before any decision). */
+function malformedNodeIds(
+  req: FieldRequirements,
+  args: Record<string, unknown>,
+): GraphQLError | undefined {
+  const lookup = req.nodeLookup;
+  if (!lookup) return undefined;
+  const value = args[lookup.argument];
+  const ids: unknown[] = Array.isArray(value) ? value : [value];
+  const argument = lookup.argument;
+  if (ids.length < 1 || ids.length > MAX_NODE_IDS) {
+    return badUserInput(`${argument} must hold 1 to ${MAX_NODE_IDS} ids`, { field: argument });
+  }
+  if (ids.some((id) => typeof id !== 'string' || !UUID.test(id))) {
+    return badUserInput(`${argument} must be ${lookup.list ? 'ids' : 'an id'}`, {
+      field: argument,
+    });
+  }
+  return undefined;
+}
+
 type FieldDecision = Decision & { onDeny?: string };
 
 /**
@@ -100,6 +126,7 @@ export function decideField(
       gate: 'authentication',
       code: ErrorCode.UNAUTHENTICATED,
       reasons: ['no principal'],
+      reason: UnauthenticatedReason.CREDENTIALS_REQUIRED,
     };
   }
   const standing = ctx.authz.standing();
@@ -158,10 +185,21 @@ function afterPermissions(
 ): FieldDecision | Promise<FieldDecision> {
   const index = decisions.findIndex((d) => d.kind === 'deny');
   const denied = decisions[index];
-  if (denied && denied.kind === 'deny')
-    return { ...denied, onDeny: req.permissions[index]?.onDeny ?? 'NULL_WITH_ERROR' };
+  if (denied && denied.kind === 'deny') {
+    const p = req.permissions[index];
+    const argument = p?.source.kind === 'argument' ? p.source.path.join('.') : undefined;
+    return { ...namingArgument(denied, argument), onDeny: p?.onDeny ?? 'NULL_WITH_ERROR' };
+  }
   if (req.policies.length === 0) return ALLOW;
   return decidePolicies(req, parent, args, ctx);
+}
+
+/**
+ * A denial about the object an argument names says which argument (`extensions.argument`):
+ * taken from the schema, so an id that names nothing is denied with the same one.
+ */
+function namingArgument<D extends Decision>(decision: D, argument: string | undefined): D {
+  return decision.kind === 'deny' && argument !== undefined ? { ...decision, argument } : decision;
 }
 
 /**
@@ -177,10 +215,11 @@ function decidePolicies(
 ): Decision | Promise<Decision> {
   for (let i = from; i < req.policies.length; i++) {
     const p = req.policies[i]!;
+    const argument = p.target.kind === 'argument' ? p.target.argument : undefined;
     let target: PolicyTarget;
     if (p.target.kind === 'argument') {
       const id = args[p.target.argument];
-      if (typeof id !== 'string') return deny('policy', ['no object id']);
+      if (typeof id !== 'string') return namingArgument(deny('policy', ['no object id']), argument);
       target = { type: p.target.resourceType, id: id.toLowerCase() };
     } else if (p.target.kind === 'class') {
       target = { classOf: p.target.resourceType };
@@ -195,12 +234,40 @@ function decidePolicies(
     });
     if (decision instanceof Promise) {
       return decision.then((d) =>
-        d.kind === 'deny' ? d : decidePolicies(req, parent, args, ctx, i + 1),
+        d.kind === 'deny'
+          ? namingArgument(d, argument)
+          : decidePolicies(req, parent, args, ctx, i + 1),
       );
     }
-    if (decision.kind === 'deny') return decision;
+    if (decision.kind === 'deny') return namingArgument(decision, argument);
   }
   return ALLOW;
+}
+
+/** No object there for the caller: the same denial as an object they may not read. */
+const NO_NODE = deny('relationship', ['no object of a Node type with this id']);
+
+/**
+ * `@nodeLookup`: the object an id names must pass its type's lookup field, as if the client
+ * had called `Query.<type>(id:)`. The type comes from the caller's tenant only (RLS), and an
+ * id that names nothing there is denied exactly like a denied object (no existence leak).
+ */
+async function decideNode(
+  lookup: NodeLookup,
+  id: string,
+  ctx: AuthorizationContext,
+  requirements: ReadonlyMap<string, FieldRequirements>,
+): Promise<FieldDecision> {
+  // Whatever denies, the denial names the lookup's argument (`id`, `ids`), as for an id
+  // that names nothing.
+  const named = (d: FieldDecision): FieldDecision => namingArgument(d, lookup.argument);
+  const type = await ctx.authz.nodeType(id.toLowerCase());
+  if (type === null) return named(NO_NODE);
+  if (typeof type !== 'string') return named(type);
+  const typed = requirements.get(lookup.lookups.get(type) ?? '');
+  // A type without a lookup field fails the build; fail closed all the same.
+  if (!typed) return named(NO_NODE);
+  return named(await decideField(typed, undefined, { id }, ctx));
 }
 
 function toRuleResult(
@@ -211,9 +278,9 @@ function toRuleResult(
 ): true | Error {
   ctx.authz.tally(decision);
   if (decision.kind === 'allow') return true;
-  const error = denialError(decision, { explain: ctx.authz.options.explain });
-  const decisionId = error.extensions['decisionId'] as string;
   const field = `${info.parentType.name}.${info.fieldName}`;
+  const error = denialError(decision, { explain: ctx.authz.options.explain, coordinate: field });
+  const decisionId = error.extensions['decisionId'] as string;
   // (The operation's logger names the request, trace, tenant and caller.)
   ctx.logger.info('authorization denied', {
     field,
@@ -247,6 +314,67 @@ function ruleFailed(
   return toRuleResult(unavailable('relationship', ['internal error']), ctx, info, args);
 }
 
+/**
+ * A field's rule: its own requirements, then — for a single-object `@nodeLookup` — the
+ * requirements of the object's type (a list's objects are decided one by one, see
+ * {@link decideEachNode}).
+ */
+function decideRule(
+  req: FieldRequirements,
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: AuthorizationContext,
+  requirements: ReadonlyMap<string, FieldRequirements>,
+): FieldDecision | Promise<FieldDecision> {
+  const own = decideField(req, parent, args, ctx);
+  const lookup = req.nodeLookup;
+  if (!lookup || lookup.list) return own;
+  const id = args[lookup.argument] as string;
+  return Promise.resolve(own).then((d) =>
+    d.kind === 'allow' ? decideNode(lookup, id, ctx, requirements) : d,
+  );
+}
+
+/**
+ * The resolver of a `@nodeLookup` list, behind the field's own rule: each id is decided as
+ * `node(id:)` decides it; the resolver reads only the allowed ones, and a denied one is its
+ * FORBIDDEN error at its index (graphql-js makes an Error list item null with that error).
+ */
+function decideEachNode(
+  schema: GraphQLSchema,
+  requirements: ReadonlyMap<string, FieldRequirements>,
+): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+      const req = requirements.get(`${typeName}.${fieldName}`);
+      const lookup = req?.nodeLookup;
+      const resolve = field.resolve;
+      if (!req || !lookup?.list || !resolve) return field;
+      return {
+        ...field,
+        async resolve(parent, args: Record<string, unknown>, ctx: AuthorizationContext, info) {
+          const ids = args[lookup.argument] as string[];
+          const results = await Promise.all(
+            ids.map((id) =>
+              decideNode(lookup, id, ctx, requirements).then(
+                (d) => toRuleResult(d, ctx, info, args),
+                (error: unknown) => ruleFailed(req, error, ctx, info, args),
+              ),
+            ),
+          );
+          const allowed = ids.filter((_, i) => results[i] === true);
+          const values = allowed.length
+            ? ((await resolve(parent, { ...args, [lookup.argument]: allowed }, ctx, info)) as
+                unknown[] | null)
+            : [];
+          let next = 0;
+          return results.map((r) => (r === true ? (values?.[next++] ?? null) : r));
+        },
+      };
+    },
+  });
+}
+
 export interface AuthorizedSchema {
   readonly schema: GraphQLSchema;
   readonly requirements: ReadonlyMap<string, FieldRequirements>;
@@ -266,7 +394,7 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
         info: GraphQLResolveInfo,
       ): true | Error | Promise<true | Error> => {
         try {
-          const invalid = malformedId(req, args);
+          const invalid = malformedId(req, args) ?? malformedNodeIds(req, args);
           if (invalid) {
             // A refused mutation is audited (FAILED), even before any decision.
             if (info.parentType === info.schema.getMutationType()) {
@@ -274,7 +402,7 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
             }
             return invalid;
           }
-          const decision = decideField(req, parent, args, ctx);
+          const decision = decideRule(req, parent, args, ctx, requirements);
           if (decision instanceof Promise) {
             return decision.then(
               (d) => toRuleResult(d, ctx, info, args),
@@ -293,9 +421,13 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
     // Resolver errors pass through to formatError, the one normalisation point (which
     // turns anything uncoded into INTERNAL_SERVER_ERROR). Rules themselves never throw.
     allowExternalErrors: true,
-    fallbackError: () => denialError(deny('relationship', []), { explain: false }),
+    fallbackError: (_error, _parent, _args, _ctx, info) =>
+      denialError(deny('relationship', []), {
+        explain: false,
+        coordinate: `${info.parentType.name}.${info.fieldName}`,
+      }),
   });
-  const shielded = applyMiddleware(schema, middleware);
+  const shielded = applyMiddleware(decideEachNode(schema, requirements), middleware);
 
   // graphql-shield wraps resolve only; apply the same decision to `subscribe`.
   const withSubscribe = mapSchema(shielded, {

@@ -5,7 +5,10 @@
  */
 import {
   getNamedType,
+  getNullableType,
   isInputObjectType,
+  isInterfaceType,
+  isListType,
   isIntrospectionType,
   isObjectType,
   type GraphQLArgument,
@@ -59,6 +62,17 @@ export interface PolicyRequirement {
 /** The decision `@classified` fields ask for. */
 const CLASSIFICATION_DECISION: PolicyName = 'gatehouse/classification/decision';
 
+/**
+ * `@nodeLookup`: the field fetches `Node` objects by the ids of `argument` (one id, or a
+ * `list` of them), each decided by the requirements of its type's lookup field
+ * (`lookups`: type name → coordinate of `Query.<type>(id:)`).
+ */
+export interface NodeLookup {
+  readonly argument: string;
+  readonly list: boolean;
+  readonly lookups: ReadonlyMap<string, string>;
+}
+
 export interface FieldRequirements {
   readonly coordinate: string;
   readonly public: boolean;
@@ -67,6 +81,7 @@ export interface FieldRequirements {
   readonly scopes: ReadonlyArray<readonly string[]>;
   readonly permissions: readonly PermissionRequirement[];
   readonly policies: readonly PolicyRequirement[];
+  readonly nodeLookup?: NodeLookup;
 }
 
 export class AuthorizationSchemaError extends Error {
@@ -135,6 +150,12 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
       const fieldPermission = first(schema, field, 'permission');
       const permissions: PermissionRequirement[] = [];
       const checkedArgs = new Set<string>();
+      const nodeLookup =
+        first(schema, field, 'nodeLookup') !== undefined
+          ? readNodeLookup(schema, field, coordinate, rootTypes.has(type), problems)
+          : undefined;
+      // Its id argument is checked object by object, by the lookup field's requirements.
+      if (nodeLookup) checkedArgs.add(nodeLookup.argument);
 
       const toRequirement = (
         d: Record<string, unknown>,
@@ -246,11 +267,54 @@ export function readRequirements(schema: GraphQLSchema): Map<string, FieldRequir
         scopes,
         permissions,
         policies,
+        ...(nodeLookup ? { nodeLookup } : {}),
       });
     }
   }
   if (problems.length > 0) throw new AuthorizationSchemaError([...new Set(problems)].sort());
   return result;
+}
+
+/**
+ * A `@nodeLookup` field: a root field with one argument of type `ID!` or `[ID!]!`,
+ * returning the `Node` interface (or a list of it); every `Node` type has its lookup field
+ * `Query.<type with a lower-case initial>(id: ID!)` returning that type, and that field
+ * must carry an access rule of its own (it is checked as any field is).
+ */
+function readNodeLookup(
+  schema: GraphQLSchema,
+  field: GraphQLField<unknown, unknown>,
+  coordinate: string,
+  isRoot: boolean,
+  problems: string[],
+): NodeLookup | undefined {
+  const node = schema.getType('Node');
+  const [arg, ...others] = field.args;
+  const returned = getNamedType(field.type);
+  if (!isRoot || !arg || others.length > 0 || !isInterfaceType(node) || returned !== node) {
+    problems.push(
+      `${coordinate}: @nodeLookup needs a root field with one id argument returning Node`,
+    );
+    return undefined;
+  }
+  const list = isListType(getNullableType(arg.type));
+  if (!isIdType(getNamedType(arg.type)) || list !== isListType(getNullableType(field.type))) {
+    problems.push(`${coordinate}: @nodeLookup: the argument is ID! (Node) or [ID!]! ([Node]!)`);
+    return undefined;
+  }
+  const query = schema.getQueryType();
+  const lookups = new Map<string, string>();
+  for (const type of schema.getImplementations(node).objects) {
+    const name = type.name.charAt(0).toLowerCase() + type.name.slice(1);
+    const lookup = query?.getFields()[name];
+    const byId = lookup?.args.length === 1 && lookup.args[0]?.name === 'id';
+    if (!lookup || !byId || getNamedType(lookup.type) !== type || isListType(lookup.type)) {
+      problems.push(`${type.name}: a Node type needs its lookup field Query.${name}(id: ID!)`);
+      continue;
+    }
+    lookups.set(type.name, `${query.name}.${name}`);
+  }
+  return { argument: arg.name, list, lookups };
 }
 
 function readPolicies(

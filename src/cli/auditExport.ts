@@ -52,7 +52,8 @@ runCli(async () => {
       }
       if (values.checkpoints) {
         const checkpoints = await listCheckpoints(query, tenantId, {
-          beforeSeq: null,
+          from: null,
+          towards: 'older',
           limit: 100_000,
         });
         for (const c of checkpoints.reverse()) await write(checkpointLine(c));

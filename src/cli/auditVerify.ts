@@ -102,7 +102,11 @@ runCli(async () => {
         if (!publicKey) return { chain, checkpoints: undefined };
         const held: readonly AuditCheckpoint[] =
           pinned?.get(tenantId) ??
-          (await listCheckpoints(query, tenantId, { beforeSeq: null, limit: 100_000 }));
+          (await listCheckpoints(query, tenantId, {
+            from: null,
+            towards: 'older',
+            limit: 100_000,
+          }));
         const checked = await verifyCheckpoints(held, publicKey, async (seq) => {
           const [event] = await readEventsAfter(query, tenantId, seq - 1, 1, seq);
           return event?.hash;

@@ -110,6 +110,8 @@ export type AuditChainVerification = {
 export type AuditCheckpoint = {
   __typename?: 'AuditCheckpoint';
   hash: Scalars['String']['output'];
+  /** Identifies the checkpoint in the organisation (its `seq`) for client caches. */
+  id: Scalars['ID']['output'];
   /** Identifies the signing key: the first 16 hex digits of SHA-256 of its public key (SPKI DER). */
   keyId: Scalars['String']['output'];
   seq: Scalars['Int']['output'];
@@ -271,7 +273,7 @@ export type CreatedApiKey = {
 };
 
 /** A named secret (an API token, a password) owned by one user. */
-export type Credential = {
+export type Credential = Node & {
   __typename?: 'Credential';
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
@@ -625,16 +627,38 @@ export type MutationUpdateWorkflowArgs = {
   input: UpdateWorkflowInput;
 };
 
+/**
+ * An object that can be fetched again by its `id` alone (`Query.node`), as Relay and
+ * normalising caches expect. Ids are UUIDs, unique across every type, so the `id` a client
+ * already holds is the global id: no separate encoding.
+ */
+export type Node = {
+  /** Unique among the objects of every type; stable for the object's lifetime. */
+  id: Scalars['ID']['output'];
+};
+
 export type OrgRole =
   | 'ADMIN'
   | 'AUDITOR'
   | 'MEMBER'
   | 'VP';
 
+/**
+ * Where a page of a connection lies in the whole list (Relay cursor connections). Every
+ * list is newest first; `first`/`after` page towards older items, `last`/`before` towards
+ * newer ones. As the Relay specification allows, only the direction paged in is known:
+ * `hasPreviousPage` is false when paging with `first`, `hasNextPage` when paging with `last`.
+ */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the last item fetched for the page; null for an empty page. */
   endCursor: Maybe<Scalars['String']['output']>;
+  /** Paging with `first`: more items follow `endCursor`. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Paging with `last`: more items precede `startCursor`. */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the first item fetched for the page; null for an empty page. */
+  startCursor: Maybe<Scalars['String']['output']>;
 };
 
 /** What the approval policy uses for this organisation. */
@@ -644,6 +668,8 @@ export type PolicySettings = {
   approvalLimit: Maybe<Scalars['Decimal']['output']>;
   /** Networks (CIDR) from which approvals are accepted; empty: the operator's default (any network unless configured). */
   approvalNetworks: Array<Scalars['String']['output']>;
+  /** Identifies the organisation's settings (one per organisation) for client caches. */
+  id: Scalars['ID']['output'];
   updatedAt: Maybe<Scalars['DateTime']['output']>;
   updatedBy: Maybe<User>;
   /** Incremented by every change; 0 before the first. */
@@ -679,6 +705,18 @@ export type Query = {
   health: Scalars['String']['output'];
   /** The caller: the verified principal and, when provisioned, their user account. */
   me: Viewer;
+  /**
+   * The object with this id, of any `Node` type. It passes exactly the requirements of its
+   * type's own lookup field (`workflow`, `user`, `team` or `credential`: their scopes,
+   * permissions and policies) before it is read. An id that names nothing in the caller's
+   * organisation and an object the caller may not read answer the same: null and FORBIDDEN.
+   */
+  node: Maybe<Node>;
+  /**
+   * The objects with these ids, in the same order; each is decided as `node(id:)` decides it,
+   * so a denied or unknown one is null with FORBIDDEN at its index and the others are read.
+   */
+  nodes: Array<Maybe<Node>>;
   /** The organisation's policy settings (data of the gate-3 policies). Organisation admins only. */
   policySettings: PolicySettings;
   /**
@@ -691,6 +729,8 @@ export type Query = {
    * or its hash. Organisation admins only; FORBIDDEN for everyone else.
    */
   serviceAccounts: ServiceAccountConnection;
+  /** A team of the caller's organisation, or null with FORBIDDEN (also for another organisation's). */
+  team: Maybe<Team>;
   /** Teams of the caller's organisation. */
   teams: Array<Team>;
   /** A user of the caller's organisation, or null (also for another organisation's user). */
@@ -717,14 +757,18 @@ export type Query = {
 
 export type QueryAuditCheckpointsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
 export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AuditEventFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -735,13 +779,32 @@ export type QueryCredentialArgs = {
 
 export type QueryCredentialsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 
 export type QueryServiceAccountsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTeamArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -752,7 +815,9 @@ export type QueryUserArgs = {
 
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -769,8 +834,10 @@ export type QueryWorkflowArgs = {
 
 export type QueryWorkflowsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<WorkflowFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /**
@@ -779,6 +846,8 @@ export type QueryWorkflowsArgs = {
  */
 export type RoleMapping = {
   __typename?: 'RoleMapping';
+  /** Identifies the organisation's mapping (one per organisation) for client caches. */
+  id: Scalars['ID']['output'];
   rules: Array<GroupMappingRule>;
   updatedAt: Maybe<Scalars['DateTime']['output']>;
   /** Raised by each update; 0: never set. */
@@ -844,7 +913,7 @@ export type SubscriptionAuditEventsArgs = {
   filter?: InputMaybe<AuditEventFilter>;
 };
 
-export type Team = {
+export type Team = Node & {
   __typename?: 'Team';
   id: Scalars['ID']['output'];
   members: Array<TeamMembership>;
@@ -855,6 +924,8 @@ export type TeamMembership = {
   __typename?: 'TeamMembership';
   /** Made by the group mapping (it adds and removes these); false: set by an admin or maintainer. */
   fromGroups: Scalars['Boolean']['output'];
+  /** Identifies the membership (its team and user) for client caches; not a `Node` id. */
+  id: Scalars['ID']['output'];
   role: TeamRole;
   team: Team;
   user: User;
@@ -880,7 +951,7 @@ export type UpdateWorkflowInput = {
   teamId?: InputMaybe<Scalars['ID']['input']>;
 };
 
-export type User = {
+export type User = Node & {
   __typename?: 'User';
   /** False once an admin deactivated the user (`deactivateUser`): every request of theirs is refused. */
   active: Scalars['Boolean']['output'];
@@ -918,6 +989,8 @@ export type Viewer = {
   /** Authentication methods of the token (`amr`). */
   authenticationMethods: Array<Scalars['String']['output']>;
   expiresAt: Scalars['DateTime']['output'];
+  /** Identifies the caller (their organisation and subject) for client caches; not a `Node` id. */
+  id: Scalars['ID']['output'];
   scopes: Array<Scalars['String']['output']>;
   /** The identity provider's subject (`sub`). */
   subject: Scalars['String']['output'];
@@ -927,7 +1000,7 @@ export type Viewer = {
   user: Maybe<User>;
 };
 
-export type Workflow = {
+export type Workflow = Node & {
   __typename?: 'Workflow';
   /** Financial data (confidential): null without `view_financials`. */
   amount: Maybe<Scalars['Decimal']['output']>;
@@ -967,6 +1040,8 @@ export type WorkflowFilter = {
 export type WorkflowShare = {
   __typename?: 'WorkflowShare';
   createdAt: Scalars['DateTime']['output'];
+  /** Identifies the share (its workflow and user) for client caches; not a `Node` id. */
+  id: Scalars['ID']['output'];
   role: ShareRole;
   user: User;
 };
@@ -1047,6 +1122,15 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  Node:
+    | ( CredentialModel )
+    | ( TeamModel )
+    | ( UserModel )
+    | ( WorkflowModel )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -1087,6 +1171,7 @@ export type ResolversTypes = {
   InviteUserInput: InviteUserInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   OrgRole: OrgRole;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PolicySettings: ResolverTypeWrapper<PolicySettingsModel>;
@@ -1150,6 +1235,7 @@ export type ResolversParentTypes = {
   InviteUserInput: InviteUserInput;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   PolicySettings: PolicySettingsModel;
   PolicySettingsInput: PolicySettingsInput;
@@ -1191,6 +1277,10 @@ export type ClassifiedDirectiveArgs = {
 };
 
 export type ClassifiedDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = ClassifiedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type NodeLookupDirectiveArgs = { };
+
+export type NodeLookupDirectiveResolver<Result, Parent, ContextType = GatehouseContext, Args = NodeLookupDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PermissionDirectiveArgs = {
   name: Scalars['String']['input'];
@@ -1265,6 +1355,7 @@ export type AuditChainVerificationResolvers<ContextType = GatehouseContext, Pare
 
 export type AuditCheckpointResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['AuditCheckpoint'] = ResolversParentTypes['AuditCheckpoint']> = {
   hash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   keyId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   signature?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1335,6 +1426,7 @@ export type CredentialResolvers<ContextType = GatehouseContext, ParentType exten
   owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   secret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type CredentialConnectionResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['CredentialConnection'] = ResolversParentTypes['CredentialConnection']> = {
@@ -1399,38 +1491,49 @@ export type MutationResolvers<ContextType = GatehouseContext, ParentType extends
   updateWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationUpdateWorkflowArgs, 'id' | 'input'>>;
 };
 
+export type NodeResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
+  __resolveType: TypeResolveFn<'Credential' | 'Team' | 'User' | 'Workflow', ParentType, ContextType>;
+};
+
 export type PageInfoResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type PolicySettingsResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['PolicySettings'] = ResolversParentTypes['PolicySettings']> = {
   approvalLimit?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   approvalNetworks?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   updatedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  auditCheckpoints?: Resolver<ResolversTypes['AuditCheckpointConnection'], ParentType, ContextType, RequireFields<QueryAuditCheckpointsArgs, 'first'>>;
-  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
+  auditCheckpoints?: Resolver<ResolversTypes['AuditCheckpointConnection'], ParentType, ContextType, Partial<QueryAuditCheckpointsArgs>>;
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, Partial<QueryAuditEventsArgs>>;
   credential?: Resolver<Maybe<ResolversTypes['Credential']>, ParentType, ContextType, RequireFields<QueryCredentialArgs, 'id'>>;
-  credentials?: Resolver<ResolversTypes['CredentialConnection'], ParentType, ContextType, RequireFields<QueryCredentialsArgs, 'first'>>;
+  credentials?: Resolver<ResolversTypes['CredentialConnection'], ParentType, ContextType, Partial<QueryCredentialsArgs>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   me?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   policySettings?: Resolver<ResolversTypes['PolicySettings'], ParentType, ContextType>;
   roleMapping?: Resolver<ResolversTypes['RoleMapping'], ParentType, ContextType>;
-  serviceAccounts?: Resolver<ResolversTypes['ServiceAccountConnection'], ParentType, ContextType, RequireFields<QueryServiceAccountsArgs, 'first'>>;
+  serviceAccounts?: Resolver<ResolversTypes['ServiceAccountConnection'], ParentType, ContextType, Partial<QueryServiceAccountsArgs>>;
+  team?: Resolver<Maybe<ResolversTypes['Team']>, ParentType, ContextType, RequireFields<QueryTeamArgs, 'id'>>;
   teams?: Resolver<Array<ResolversTypes['Team']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
   verifyAuditChain?: Resolver<ResolversTypes['AuditChainVerification'], ParentType, ContextType, Partial<QueryVerifyAuditChainArgs>>;
   workflow?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<QueryWorkflowArgs, 'id'>>;
-  workflows?: Resolver<ResolversTypes['WorkflowConnection'], ParentType, ContextType, RequireFields<QueryWorkflowsArgs, 'first'>>;
+  workflows?: Resolver<ResolversTypes['WorkflowConnection'], ParentType, ContextType, Partial<QueryWorkflowsArgs>>;
 };
 
 export type RoleMappingResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['RoleMapping'] = ResolversParentTypes['RoleMapping']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   rules?: Resolver<Array<ResolversTypes['GroupMappingRule']>, ParentType, ContextType>;
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1467,10 +1570,12 @@ export type TeamResolvers<ContextType = GatehouseContext, ParentType extends Res
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['TeamMembership']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type TeamMembershipResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['TeamMembership'] = ResolversParentTypes['TeamMembership']> = {
   fromGroups?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['TeamRole'], ParentType, ContextType>;
   team?: Resolver<ResolversTypes['Team'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -1493,6 +1598,7 @@ export type UserResolvers<ContextType = GatehouseContext, ParentType extends Res
   roles?: Resolver<Array<ResolversTypes['OrgRole']>, ParentType, ContextType>;
   rolesFromGroups?: Resolver<Array<ResolversTypes['OrgRole']>, ParentType, ContextType>;
   teams?: Resolver<Array<ResolversTypes['TeamMembership']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type UserConnectionResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
@@ -1508,6 +1614,7 @@ export type UserEdgeResolvers<ContextType = GatehouseContext, ParentType extends
 export type ViewerResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = {
   authenticationMethods?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tenant?: Resolver<Maybe<ResolversTypes['Tenant']>, ParentType, ContextType>;
@@ -1527,6 +1634,7 @@ export type WorkflowResolvers<ContextType = GatehouseContext, ParentType extends
   team?: Resolver<Maybe<ResolversTypes['Team']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type WorkflowConnectionResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['WorkflowConnection'] = ResolversParentTypes['WorkflowConnection']> = {
@@ -1542,6 +1650,7 @@ export type WorkflowEdgeResolvers<ContextType = GatehouseContext, ParentType ext
 
 export type WorkflowShareResolvers<ContextType = GatehouseContext, ParentType extends ResolversParentTypes['WorkflowShare'] = ResolversParentTypes['WorkflowShare']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['ShareRole'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
@@ -1568,6 +1677,7 @@ export type Resolvers<ContextType = GatehouseContext> = {
   GroupMappingRule?: GroupMappingRuleResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PolicySettings?: PolicySettingsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
@@ -1593,6 +1703,7 @@ export type DirectiveResolvers<ContextType = GatehouseContext> = {
   audit?: AuditDirectiveResolver<any, any, ContextType>;
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
   classified?: ClassifiedDirectiveResolver<any, any, ContextType>;
+  nodeLookup?: NodeLookupDirectiveResolver<any, any, ContextType>;
   permission?: PermissionDirectiveResolver<any, any, ContextType>;
   policy?: PolicyDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;

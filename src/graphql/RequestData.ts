@@ -57,6 +57,21 @@ function groupByKey<T, K>(keys: readonly K[], rows: readonly T[], keyOf: (row: T
   return keys.map((k) => map.get(k) ?? []);
 }
 
+/** The tables of the `Node` types (schema/node.graphql), by GraphQL type name. */
+const NODE_TABLES = {
+  Workflow: 'workflows',
+  User: 'users',
+  Team: 'teams',
+  Credential: 'credentials',
+} as const;
+
+const NODE_TYPES_SQL = Object.entries(NODE_TABLES)
+  .map(
+    ([type, table]) =>
+      `select id::text as id, '${type}' as type from ${table} where tenant_id = $1::uuid and id = any($2::uuid[])`,
+  )
+  .join(' union all ');
+
 /** The caller's account, with its roles typed as stored (see AuthorizationData). */
 export interface Caller extends CallerAccount {
   readonly roles: readonly OrgRole[];
@@ -234,6 +249,22 @@ export class RequestData implements AuthorizationData {
       default:
         return null;
     }
+  }
+
+  /**
+   * The `Node` type of each id in this tenant, in one statement for a batch (`nodes(ids:)`).
+   * Ids are UUIDs, unique across the tables; RLS keeps other tenants' rows out, and the
+   * tenant condition lets each lookup use the primary key.
+   */
+  readonly #nodeTypes = new DataLoader<string, string | null>(async (ids) => {
+    const rows = await (
+      await this.tx()
+    ).$queryRawUnsafe<Array<{ id: string; type: string }>>(NODE_TYPES_SQL, this.tenantId, [...ids]);
+    return byKey(ids, rows, (r) => r.id).map((r) => r?.type ?? null);
+  });
+
+  nodeType(id: string): Promise<string | null> {
+    return this.#nodeTypes.load(id);
   }
 
   /** Sealed secrets of credentials, by id (only `Credential.secret` reads these). */

@@ -18,6 +18,7 @@ import { credentialResolvers } from './resolvers/credentialResolvers.js';
 import { policySettingsResolvers } from './resolvers/policySettingsResolvers.js';
 import { serviceAccountResolvers } from './resolvers/serviceAccountResolvers.js';
 import { identityResolvers } from './resolvers/identityResolvers.js';
+import { nodeResolvers } from './resolvers/nodeResolvers.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
 
@@ -61,6 +62,7 @@ export function buildBaseSchema(): GraphQLSchema {
       serviceAccountResolvers,
       identityResolvers,
       auditResolvers,
+      nodeResolvers,
     ],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });

@@ -21,7 +21,8 @@ export function encodeCursor(position: CursorPosition): string {
   );
 }
 
-export function decodeCursor(cursor: string): CursorPosition {
+/** `argument`: the argument the cursor came in (`after` or `before`), named in the error. */
+export function decodeCursor(cursor: string, argument = 'after'): CursorPosition {
   try {
     if (cursor.length > 200) throw new Error('too long');
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -43,7 +44,7 @@ export function decodeCursor(cursor: string): CursorPosition {
   } catch {
     // fall through: every malformed cursor gets the same answer
   }
-  throw badUserInput('Invalid cursor', { argument: 'after' });
+  throw badUserInput('Invalid cursor', { argument });
 }
 
 /** Cursors of lists ordered by a sequence number (the audit trail, newest first). */
@@ -51,14 +52,14 @@ export function encodeSeqCursor(seq: number): string {
   return Buffer.from(`seq:${seq}`).toString('base64url');
 }
 
-export function decodeSeqCursor(cursor: string): number {
+export function decodeSeqCursor(cursor: string, argument = 'after'): number {
   const match =
     cursor.length <= 40
       ? /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
       : null;
   const seq = Number(match?.[1]);
   if (!match || !Number.isSafeInteger(seq) || encodeSeqCursor(seq) !== cursor) {
-    throw badUserInput('Invalid cursor', { argument: 'after' });
+    throw badUserInput('Invalid cursor', { argument });
   }
   return seq;
 }

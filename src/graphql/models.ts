@@ -3,7 +3,6 @@ import type { Principal } from '../authn/Principal.js';
 import type { Prisma, User, Workflow } from '../generated/prisma/client.js';
 import type { CredentialModel } from '../domain/credentialModel.js';
 import type { ServiceAccountModel } from '../domain/identity/serviceAccountModel.js';
-import type { CursorPosition } from './cursor.js';
 import type { AuditEvent } from '../audit/AuditEvent.js';
 import type { AuditCheckpoint } from '../audit/AuditCheckpoint.js';
 
@@ -11,41 +10,31 @@ export interface ViewerModel {
   readonly principal: Principal;
 }
 
-export interface WorkflowConnectionModel {
-  /** The page, after the relationship check. */
-  readonly nodes: readonly Workflow[];
+/**
+ * A page of a connection, newest first (graphql/resolvers/paging.ts makes it). `start` and
+ * `end` are the first and last rows fetched for the page, also when the relationship check
+ * removed them, so the cursors of `pageInfo` still continue from there.
+ */
+export interface PageModel<T> {
+  readonly nodes: readonly T[];
   readonly hasNextPage: boolean;
-  /** Position of the last row fetched (also when the check removed it). */
-  readonly end: CursorPosition | null;
+  readonly hasPreviousPage: boolean;
+  readonly start: T | null;
+  readonly end: T | null;
+}
+
+export interface WorkflowConnectionModel extends PageModel<Workflow> {
   /** What the caller may see, for `totalCount`. */
   readonly where: Prisma.WorkflowWhereInput;
 }
 
-export interface CredentialConnectionModel {
-  readonly nodes: readonly CredentialModel[];
-  readonly hasNextPage: boolean;
-  readonly end: CursorPosition | null;
+export interface CredentialConnectionModel extends PageModel<CredentialModel> {
   readonly where: Prisma.CredentialWhereInput;
 }
 
-export interface ServiceAccountConnectionModel {
-  readonly nodes: readonly ServiceAccountModel[];
-  readonly hasNextPage: boolean;
-  readonly end: CursorPosition | null;
+export interface ServiceAccountConnectionModel extends PageModel<ServiceAccountModel> {
   readonly where: Prisma.ServiceAccountWhereInput;
 }
-
-export interface UserConnectionModel {
-  readonly nodes: readonly User[];
-  readonly hasNextPage: boolean;
-  readonly end: CursorPosition | null;
-}
-
-/** A page of a list ordered by sequence number, newest first. */
-export interface SeqConnectionModel<T extends { readonly seq: number }> {
-  readonly nodes: readonly T[];
-  readonly hasNextPage: boolean;
-}
-
-export type AuditEventConnectionModel = SeqConnectionModel<AuditEvent>;
-export type AuditCheckpointConnectionModel = SeqConnectionModel<AuditCheckpoint>;
+export type UserConnectionModel = PageModel<User>;
+export type AuditEventConnectionModel = PageModel<AuditEvent>;
+export type AuditCheckpointConnectionModel = PageModel<AuditCheckpoint>;

@@ -93,6 +93,7 @@ function fakeData(overrides: Partial<AuthorizationData> = {}): AuthorizationData
     currentCaller: () => Promise.resolve({ kind: 'user', id: 'u', roles: [] }),
     deactivated: () => Promise.resolve(false),
     recordedWrites: () => Promise.resolve({ token: undefined, writtenAt: new Map() }),
+    nodeType: () => Promise.resolve(null),
     policyResource: () => Promise.resolve(null),
     policySettings: () => Promise.resolve(null),
     ...overrides,
@@ -380,6 +381,7 @@ describe('@classified: one decision per field and operation, about the data clas
       currentCaller: () => base.currentCaller(),
       deactivated: () => base.deactivated(),
       recordedWrites: (objects) => base.recordedWrites(objects),
+      nodeType: (id) => base.nodeType(id),
       policyResource: (type, id) => base.policyResource(type, id),
       policySettings: () => base.policySettings(),
       get commits() {

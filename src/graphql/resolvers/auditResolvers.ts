@@ -7,14 +7,14 @@ import {
   listEvents,
   readChainHead,
   type AuditQuery,
+  type SeqPage,
 } from '../../audit/auditRows.js';
 import { verifyAuditChain } from '../../audit/verifyAuditChain.js';
 import type { TenantTx } from '../../data/TenantDatabase.js';
 import { requireId } from '../../domain/inputValidation.js';
 import { badUserInput } from '../../errors/clientErrors.js';
 import { decodeSeqCursor, encodeSeqCursor } from '../cursor.js';
-import type { SeqConnectionModel } from '../models.js';
-import { requirePageSize } from './paging.js';
+import { checkedPage, connectionFieldsOf, pageRequest, type PageRequest } from './paging.js';
 import { requireData } from './requireData.js';
 
 const NAME = /^[a-z][a-z0-9_.]{0,99}$/;
@@ -66,35 +66,30 @@ function requireSeq(value: number | null | undefined, argument: string): number 
   return value;
 }
 
-/** A page of `first` from `first + 1` rows fetched newest first. */
-function seqPage<T extends { readonly seq: number }>(
-  rows: readonly T[],
-  first: number,
-): SeqConnectionModel<T> {
-  return { nodes: rows.slice(0, first), hasNextPage: rows.length > first };
+/** The audit lists page by seq: the SQL page of a Relay page request. */
+function seqPage(request: PageRequest<number>): SeqPage {
+  return {
+    from: request.cursor,
+    towards: request.direction === 'forward' ? 'older' : 'newer',
+    limit: request.size + 1,
+  };
 }
 
-const seqConnectionFields = {
-  edges: <T extends { readonly seq: number }>(conn: SeqConnectionModel<T>) =>
-    conn.nodes.map((node) => ({ node, cursor: encodeSeqCursor(node.seq) })),
-  pageInfo: <T extends { readonly seq: number }>(conn: SeqConnectionModel<T>) => {
-    const last = conn.nodes.at(-1);
-    return { hasNextPage: conn.hasNextPage, endCursor: last ? encodeSeqCursor(last.seq) : null };
-  },
-};
+const bySeq = (node: { readonly seq: number }): string => encodeSeqCursor(node.seq);
 
 export const auditResolvers: Resolvers = {
   Query: {
     auditEvents: async (_parent, args, ctx) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
+      const request = pageRequest(args, decodeSeqCursor);
       const filter = auditFilter(args.filter);
-      const beforeSeq = args.after ? decodeSeqCursor(args.after) : null;
-      const rows = await listEvents(queryOf(await data.tx()), data.tenantId, filter, {
-        beforeSeq,
-        limit: first + 1,
-      });
-      return seqPage(rows, first);
+      const rows = await listEvents(
+        queryOf(await data.tx()),
+        data.tenantId,
+        filter,
+        seqPage(request),
+      );
+      return checkedPage(rows, request);
     },
     verifyAuditChain: async (_parent, args, ctx) => {
       const data = requireData(ctx);
@@ -107,13 +102,9 @@ export const auditResolvers: Resolvers = {
     },
     auditCheckpoints: async (_parent, args, ctx) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
-      const beforeSeq = args.after ? decodeSeqCursor(args.after) : null;
-      const rows = await listCheckpoints(queryOf(await data.tx()), data.tenantId, {
-        beforeSeq,
-        limit: first + 1,
-      });
-      return seqPage(rows, first);
+      const request = pageRequest(args, decodeSeqCursor);
+      const rows = await listCheckpoints(queryOf(await data.tx()), data.tenantId, seqPage(request));
+      return checkedPage(rows, request);
     },
   },
   Mutation: {
@@ -145,8 +136,11 @@ export const auditResolvers: Resolvers = {
       resolve: (event: AuditEvent) => event,
     },
   },
-  AuditEventConnection: seqConnectionFields,
-  AuditCheckpointConnection: seqConnectionFields,
+  AuditEventConnection: connectionFieldsOf(bySeq),
+  AuditCheckpointConnection: connectionFieldsOf(bySeq),
+  AuditCheckpoint: {
+    id: (checkpoint) => `audit-checkpoint:${checkpoint.tenantId}:${checkpoint.seq}`,
+  },
   AuditEvent: {
     seq: (e) => e.seq,
     decisionIds: (e) => e.decisions.map((d) => d.id),

@@ -7,32 +7,45 @@ import {
   rotateCredential,
   visibleCredentials,
 } from '../../domain/credentialCommands.js';
-import { CREDENTIAL_COLUMNS } from '../../domain/credentialModel.js';
+import { CREDENTIAL_COLUMNS, type CredentialModel } from '../../domain/credentialModel.js';
+import type { RequestData } from '../RequestData.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
 import { selectedPermissions } from '../../authz/selectedPermissions.js';
-import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+import { checkedPage, connectionFields, emptyPage, keyset, positionPageRequest } from './paging.js';
+
+/** A credential of the tenant by id (`credential(id:)`, `node(id:)`), or null. */
+export async function readCredential(
+  data: RequestData,
+  id: string,
+): Promise<CredentialModel | null> {
+  return (await data.tx()).credential.findFirst({
+    where: { tenantId: data.tenantId, id },
+    select: CREDENTIAL_COLUMNS,
+  });
+}
 
 export const credentialResolvers: Resolvers = {
   Query: {
     credentials: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
+      const request = positionPageRequest(args);
       // A user, or a service account (with its roles: it owns no credential).
       const user = await data.currentCaller();
-      if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
+      if (!user) return { ...emptyPage(), where: { id: { in: [] } } };
       const where: Prisma.CredentialWhereInput = {
         AND: [{ tenantId: data.tenantId }, visibleCredentials(user)],
       };
+      const page = keyset(request);
       const rows = await (
         await data.tx()
       ).credential.findMany({
-        where: { AND: [where, after(args.after)] },
-        orderBy: NEWEST_FIRST,
-        take: first + 1,
+        where: { AND: [where, page.where] },
+        orderBy: page.orderBy,
+        take: page.take,
         select: CREDENTIAL_COLUMNS,
       });
-      const page = await checkedPage(rows, first, (p) =>
+      const checked = await checkedPage(rows, request, (p) =>
         ctx.authz.filter(
           p,
           'credential',
@@ -41,15 +54,9 @@ export const credentialResolvers: Resolvers = {
           selectedPermissions(info, 'credential'),
         ),
       );
-      return { ...page, where };
+      return { ...checked, where };
     },
-    credential: async (_parent, args, ctx) => {
-      const data = requireData(ctx);
-      return (await data.tx()).credential.findFirst({
-        where: { tenantId: data.tenantId, id: requireId(args.id, 'id') },
-        select: CREDENTIAL_COLUMNS,
-      });
-    },
+    credential: (_parent, args, ctx) => readCredential(requireData(ctx), requireId(args.id, 'id')),
   },
   Mutation: {
     createCredential: (_parent, args, ctx, info) =>

@@ -14,22 +14,23 @@ import {
 } from '../../domain/identity/userCommands.js';
 import { selectedPermissions } from '../../authz/selectedPermissions.js';
 import { requireData } from './requireData.js';
-import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+import { checkedPage, connectionFields, keyset, positionPageRequest } from './paging.js';
 
 export const identityResolvers: Resolvers = {
   Query: {
     users: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
+      const request = positionPageRequest(args);
+      const page = keyset(request);
       const rows = await (
         await data.tx()
       ).user.findMany({
-        where: { AND: [{ tenantId: data.tenantId }, after(args.after)] },
-        orderBy: NEWEST_FIRST,
-        take: first + 1,
+        where: { AND: [{ tenantId: data.tenantId }, page.where] },
+        orderBy: page.orderBy,
+        take: page.take,
       });
       // One bulk check for the page (`view` on each user); the fields' checks hit its memo.
-      return checkedPage(rows, first, (p) =>
+      return checkedPage(rows, request, (p) =>
         ctx.authz.filter(p, 'user', (u) => u.id, 'view', selectedPermissions(info, 'user')),
       );
     },
@@ -69,6 +70,9 @@ export const identityResolvers: Resolvers = {
       requireData(ctx).mutate(info, args, (tx, actor) => updateRoleMapping(tx, actor, args.rules)),
   },
   UserConnection: connectionFields,
+  RoleMapping: {
+    id: (_mapping, _args, ctx) => `role-mapping:${requireData(ctx).tenantId}`,
+  },
   GroupMappingRule: {
     // A rule's team is of this organisation (foreign key); Team's own check decides it.
     team: async (rule, _args, ctx) =>

@@ -21,6 +21,7 @@ export const policySettingsResolvers: Resolvers = {
     },
   },
   PolicySettings: {
+    id: (_settings, _args, ctx) => `policy-settings:${requireData(ctx).tenantId}`,
     updatedBy: (s, _args, ctx) => (s.updatedBy ? requireData(ctx).users.load(s.updatedBy) : null),
   },
 };

@@ -13,7 +13,7 @@ import {
 } from '../../domain/identity/serviceAccountCommands.js';
 import { SERVICE_ACCOUNT_COLUMNS } from '../../domain/identity/serviceAccountModel.js';
 import { requireData } from './requireData.js';
-import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+import { checkedPage, connectionFields, keyset, positionPageRequest } from './paging.js';
 
 export const serviceAccountResolvers: Resolvers = {
   Query: {
@@ -21,18 +21,18 @@ export const serviceAccountResolvers: Resolvers = {
     // account of it: no per-row check. RLS keeps the rows the tenant's.
     serviceAccounts: async (_parent, args, ctx) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
+      const request = positionPageRequest(args);
       const where: Prisma.ServiceAccountWhereInput = { tenantId: data.tenantId };
+      const page = keyset(request);
       const rows = await (
         await data.tx()
       ).serviceAccount.findMany({
-        where: { AND: [where, after(args.after)] },
-        orderBy: NEWEST_FIRST,
-        take: first + 1,
+        where: { AND: [where, page.where] },
+        orderBy: page.orderBy,
+        take: page.take,
         select: SERVICE_ACCOUNT_COLUMNS,
       });
-      const page = await checkedPage(rows, first);
-      return { ...page, where };
+      return { ...(await checkedPage(rows, request)), where };
     },
   },
   Mutation: {

@@ -18,8 +18,10 @@ export const tenancyResolvers: Resolvers = {
       });
     },
     user: async (_parent, args, ctx) => requireData(ctx).users.load(requireId(args.id, 'id')),
+    team: async (_parent, args, ctx) => requireData(ctx).teams.load(requireId(args.id, 'id')),
   },
   Viewer: {
+    id: (viewer) => `viewer:${viewer.principal.tenantId}:${viewer.principal.subject}`,
     subject: (viewer) => viewer.principal.subject,
     tenant: async (_viewer, _args, ctx) => {
       const data = requireData(ctx);
@@ -40,6 +42,7 @@ export const tenancyResolvers: Resolvers = {
     members: (team, _args, ctx) => requireData(ctx).membershipsByTeam.load(team.id),
   },
   TeamMembership: {
+    id: (m) => `team-membership:${m.teamId}:${m.userId}`,
     fromGroups: (m) => m.viaGroups,
     team: async (m, _args, ctx) => mustExist(await requireData(ctx).teams.load(m.teamId)),
     user: async (m, _args, ctx) => mustExist(await requireData(ctx).users.load(m.userId)),

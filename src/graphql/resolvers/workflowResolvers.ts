@@ -1,5 +1,6 @@
 import type { Resolvers } from '../../generated/graphql.js';
-import type { Prisma } from '../../generated/prisma/client.js';
+import type { Prisma, Workflow } from '../../generated/prisma/client.js';
+import type { RequestData } from '../RequestData.js';
 import { requireId } from '../../domain/inputValidation.js';
 import {
   createWorkflow,
@@ -8,20 +9,25 @@ import {
   unshareWorkflow,
   updateWorkflow,
 } from '../../domain/workflowCommands.js';
-import { after, checkedPage, connectionFields, NEWEST_FIRST, requirePageSize } from './paging.js';
+import { checkedPage, connectionFields, emptyPage, keyset, positionPageRequest } from './paging.js';
 import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
 import { selectedPermissions } from '../../authz/selectedPermissions.js';
 
+/** A workflow of the tenant by id (`workflow(id:)`, `node(id:)`), or null. */
+export async function readWorkflow(data: RequestData, id: string): Promise<Workflow | null> {
+  return (await data.tx()).workflow.findFirst({ where: { tenantId: data.tenantId, id } });
+}
+
 export const workflowResolvers: Resolvers = {
   Query: {
     workflows: async (_parent, args, ctx, info) => {
       const data = requireData(ctx);
-      const first = requirePageSize(args.first);
+      const request = positionPageRequest(args);
       // A user, or a service account (with its roles: it owns and is shared nothing).
       const user = await data.currentCaller();
-      if (!user) return { nodes: [], hasNextPage: false, end: null, where: { id: { in: [] } } };
+      if (!user) return { ...emptyPage(), where: { id: { in: [] } } };
       const where: Prisma.WorkflowWhereInput = {
         AND: [
           { tenantId: data.tenantId },
@@ -29,25 +35,21 @@ export const workflowResolvers: Resolvers = {
           visibleWorkflows(user),
         ],
       };
+      const page = keyset(request);
       const rows = await (
         await data.tx()
       ).workflow.findMany({
-        where: { AND: [where, after(args.after)] },
-        orderBy: NEWEST_FIRST,
-        take: first + 1,
+        where: { AND: [where, page.where] },
+        orderBy: page.orderBy,
+        take: page.take,
       });
       // One bulk check for the page; the per-field checks below then hit its memo.
-      const page = await checkedPage(rows, first, (p) =>
+      const checked = await checkedPage(rows, request, (p) =>
         ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', selectedPermissions(info, 'workflow')),
       );
-      return { ...page, where };
+      return { ...checked, where };
     },
-    workflow: async (_parent, args, ctx) => {
-      const data = requireData(ctx);
-      return (await data.tx()).workflow.findFirst({
-        where: { tenantId: data.tenantId, id: requireId(args.id, 'id') },
-      });
-    },
+    workflow: (_parent, args, ctx) => readWorkflow(requireData(ctx), requireId(args.id, 'id')),
   },
   Mutation: {
     createWorkflow: (_parent, args, ctx, info) =>
@@ -92,6 +94,7 @@ export const workflowResolvers: Resolvers = {
     approver: async (a, _args, ctx) => mustExist(await requireData(ctx).users.load(a.approverId)),
   },
   WorkflowShare: {
+    id: (s) => `workflow-share:${s.workflowId}:${s.userId}`,
     user: async (s, _args, ctx) => mustExist(await requireData(ctx).users.load(s.userId)),
   },
 };
