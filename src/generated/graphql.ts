@@ -30,7 +30,8 @@ export type Scalars = {
   DateTime: { input: Date; output: Date | string; }
   /**
    * An exact decimal amount with at most two fraction digits, serialised as a string
-   * (e.g. `"25000.00"`) so no precision is lost. Input accepts a string or a number.
+   * (e.g. `"25000.00"`) so no precision is lost. Input accepts a string or a number,
+   * non-negative and below 10^12.
    */
   Decimal: { input: string; output: string | { toFixed(digits: number): string }; }
   /** Any JSON value (RFC 8259): an object, array, string, number, boolean or null. */
@@ -43,6 +44,7 @@ export type Scalars = {
  */
 export type ApiKey = {
   __typename?: 'ApiKey';
+  /** When it was made. */
   createdAt: Scalars['DateTime']['output'];
   /** Null: does not expire. */
   expiresAt: Maybe<Scalars['DateTime']['output']>;
@@ -56,27 +58,40 @@ export type ApiKey = {
   prefix: Scalars['String']['output'];
   /** The id of the key this one rotated (`rotateApiKey`). */
   replaces: Maybe<Scalars['ID']['output']>;
+  /** When it was revoked (`revokeApiKey`): refused since; null: not revoked. */
   revokedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What the key may use: the scopes `@requiresScopes` fields ask for (kept by rotation). */
   scopes: Array<Scalars['String']['output']>;
 };
 
+/** An approver's decision on a workflow, seen by whoever may view the workflow. */
 export type Approval = {
   __typename?: 'Approval';
+  /** Who approved or rejected it. */
   approver: User;
+  /** The approver's note, at most 2,000 characters; empty when none was given. */
   comment: Scalars['String']['output'];
+  /** When the decision was made. */
   createdAt: Scalars['DateTime']['output'];
+  /** Approved or rejected. */
   decision: ApprovalDecision;
+  /** Identifies the decision for client caches; not a `Node` id. */
   id: Scalars['ID']['output'];
 };
 
+/** An approver's decision on a workflow. */
 export type ApprovalDecision =
+  /** Approved (`approveWorkflow`). */
   | 'APPROVED'
+  /** Rejected (`rejectWorkflow`). */
   | 'REJECTED';
 
+/** Who acted: a person, a service account or the server itself. */
 export type AuditActor = {
   __typename?: 'AuditActor';
   /** The client's address as the server saw it. */
   ip: Maybe<Scalars['String']['output']>;
+  /** What kind of caller it was. */
   kind: AuditActorKind;
   /** The identity provider's subject; null for the system. */
   subject: Maybe<Scalars['String']['output']>;
@@ -84,22 +99,29 @@ export type AuditActor = {
   userId: Maybe<Scalars['ID']['output']>;
 };
 
+/** What kind of caller acted. */
 export type AuditActorKind =
+  /** A service account, with an API key (its `subject` is `service:<account id>`). */
   | 'SERVICE'
+  /** The server itself (e.g. `tenant.create`); no subject. */
   | 'SYSTEM'
+  /** A person, with a token of the identity provider. */
   | 'USER';
 
+/** What `verifyAuditChain` found. */
 export type AuditChainVerification = {
   __typename?: 'AuditChainVerification';
   /** Events recomputed. */
   checkedCount: Scalars['Int']['output'];
   /** The first seq that does not verify; null when valid. */
   firstInvalidSeq: Maybe<Scalars['Int']['output']>;
+  /** The chain head's hash, 64 hex digits (64 zeros before the first event). */
   headHash: Scalars['String']['output'];
   /** The chain head: its last seq (0 before the first event) and hash. */
   headSeq: Scalars['Int']['output'];
   /** Why it does not verify; null when valid. */
   problem: Maybe<Scalars['String']['output']>;
+  /** True when every event checked verifies: none changed, missing, moved or past the head. */
   valid: Scalars['Boolean']['output'];
 };
 
@@ -109,26 +131,35 @@ export type AuditChainVerification = {
  */
 export type AuditCheckpoint = {
   __typename?: 'AuditCheckpoint';
+  /** The hash of event `seq` (the chain head then), 64 hex digits. */
   hash: Scalars['String']['output'];
   /** Identifies the checkpoint in the organisation (its `seq`) for client caches. */
   id: Scalars['ID']['output'];
   /** Identifies the signing key: the first 16 hex digits of SHA-256 of its public key (SPKI DER). */
   keyId: Scalars['String']['output'];
+  /** The chain head's seq when it was signed: the checkpoint covers events 1 to `seq`. */
   seq: Scalars['Int']['output'];
   /** Ed25519 signature, base64url. */
   signature: Scalars['String']['output'];
+  /** When it was signed. */
   signedAt: Scalars['DateTime']['output'];
 };
 
+/** A page of the organisation's signed checkpoints, newest first (Relay connection). */
 export type AuditCheckpointConnection = {
   __typename?: 'AuditCheckpointConnection';
+  /** The page's checkpoints with their cursors, newest first. */
   edges: Array<AuditCheckpointEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
 };
 
+/** A checkpoint of an `auditCheckpoints` page, with its cursor. */
 export type AuditCheckpointEdge = {
   __typename?: 'AuditCheckpointEdge';
+  /** Opaque position of this checkpoint: pass it as `after` (older ones) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The checkpoint. */
   node: AuditCheckpoint;
 };
 
@@ -139,7 +170,9 @@ export type AuditDecision = {
   code: Scalars['String']['output'];
   /** The schema coordinate decided, e.g. `Workflow.amount`. */
   field: Scalars['String']['output'];
+  /** The gate that denied, e.g. `relationship`, `policy` or `scope`. */
   gate: Scalars['String']['output'];
+  /** The `decisionId` the refused client was given (`extensions.decisionId`). */
   id: Scalars['ID']['output'];
   /** The missing permission or the policy's reasons. */
   reasons: Array<Scalars['String']['output']>;
@@ -150,6 +183,7 @@ export type AuditEvent = {
   __typename?: 'AuditEvent';
   /** Stable dotted name: `workflow.create`, `workflow.approve`, `credential.secret.read`, `authz.denied`, … */
   action: Scalars['String']['output'];
+  /** Who acted, as recorded then. */
   actor: AuditActor;
   /** For changes: the fields changed, `{ field: { before, after } }`. */
   changes: Maybe<Scalars['JSON']['output']>;
@@ -161,9 +195,11 @@ export type AuditEvent = {
   gate: Maybe<Scalars['String']['output']>;
   /** SHA-256(prevHash ‖ canonical JSON of the event), hex; see README "Gate 5". */
   hash: Scalars['String']['output'];
+  /** The event's unique id (a UUID). */
   id: Scalars['ID']['output'];
   /** The database clock when the event was appended. */
   occurredAt: Scalars['DateTime']['output'];
+  /** Whether it happened, was refused or failed. */
   outcome: AuditOutcome;
   /** The previous event's hash (64 zeros before the first). */
   prevHash: Scalars['String']['output'];
@@ -179,18 +215,25 @@ export type AuditEvent = {
   traceId: Maybe<Scalars['String']['output']>;
 };
 
+/** A page of the organisation's audit trail, newest (highest `seq`) first (Relay connection). */
 export type AuditEventConnection = {
   __typename?: 'AuditEventConnection';
+  /** The page's events with their cursors, newest first. */
   edges: Array<AuditEventEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
 };
 
+/** An event of an `auditEvents` page, with its cursor. */
 export type AuditEventEdge = {
   __typename?: 'AuditEventEdge';
+  /** Opaque position of this event: pass it as `after` (older events) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The event. */
   node: AuditEvent;
 };
 
+/** Which audit events to return or send: all the conditions given must hold. */
 export type AuditEventFilter = {
   /** An action, or a prefix ending in `.` (`workflow.` matches every workflow action). */
   action?: InputMaybe<Scalars['String']['input']>;
@@ -198,8 +241,11 @@ export type AuditEventFilter = {
   actorUserId?: InputMaybe<Scalars['String']['input']>;
   /** The event that records this decision. */
   decisionId?: InputMaybe<Scalars['String']['input']>;
+  /** Events with this outcome. */
   outcome?: InputMaybe<AuditOutcome>;
+  /** Events on the object with this id (1 to 200 characters, compared in lower case). */
   resourceId?: InputMaybe<Scalars['String']['input']>;
+  /** Events on objects of this type (`workflow`, `credential`, …): a lower-case dotted name. */
   resourceType?: InputMaybe<Scalars['String']['input']>;
   /** From this time on (inclusive). */
   since?: InputMaybe<Scalars['DateTime']['input']>;
@@ -207,38 +253,50 @@ export type AuditEventFilter = {
   until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** How an audited action ended. */
 export type AuditOutcome =
+  /** Refused by authorization: a refused mutation, or an operation's denial summary (`authz.denied`). */
   | 'DENIED'
+  /** The mutation failed otherwise (e.g. CONFLICT): `reasons` gives the code and message. */
   | 'FAILED'
+  /** It happened: the change committed, or the restricted value was read. */
   | 'SUCCEEDED';
 
+/** The object an event is about, as recorded then. */
 export type AuditResource = {
   __typename?: 'AuditResource';
+  /**
+   * The object's id (for a refused or failed mutation: its argument as sent, lower-cased); null
+   * when there is none, e.g. a refused create or the organisation's `policy_settings`.
+   */
   id: Maybe<Scalars['ID']['output']>;
   /** As in the actions: `workflow`, `credential`, `policy_settings`, … */
   type: Scalars['String']['output'];
 };
 
+/** A new API key (`createApiKey`). */
 export type CreateApiKeyInput = {
   /** When the key stops working: in the future and at most 365 days ahead. Omit for a key that does not expire. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
   /**
    * 1 to 32 scopes, each a lower-case name and `:`-separated parts (`workflows:read`,
    * `audit:*`; `^[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*$`), at most 100 characters. Duplicates are
-   * dropped. (No field requires a scope yet: `@requiresScopes` on the schema is to come.)
+   * dropped. A field whose `@requiresScopes` the key does not satisfy is FORBIDDEN to it.
    */
   scopes: Array<Scalars['String']['input']>;
   /** The account the key authenticates as (an `id` of this organisation's service accounts). */
   serviceAccountId: Scalars['String']['input'];
 };
 
+/** A new credential (`createCredential`), owned by the caller. */
 export type CreateCredentialInput = {
   /** 1 to 200 characters, unique per owner. */
   name: Scalars['String']['input'];
-  /** 1 to 8,192 characters. */
+  /** 1 to 8,192 bytes (UTF-8). */
   secret: Scalars['String']['input'];
 };
 
+/** A new service account (`createServiceAccount`). */
 export type CreateServiceAccountInput = {
   /** At most 2,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
@@ -246,11 +304,13 @@ export type CreateServiceAccountInput = {
   name: Scalars['String']['input'];
 };
 
+/** A new team (`createTeam`). */
 export type CreateTeamInput = {
   /** 1 to 200 characters, unique in the organisation. */
   name: Scalars['String']['input'];
 };
 
+/** A new workflow (`createWorkflow`). */
 export type CreateWorkflowInput = {
   /** Non-negative, at most two fraction digits. */
   amount: Scalars['Decimal']['input'];
@@ -258,12 +318,17 @@ export type CreateWorkflowInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 200 characters. */
   name: Scalars['String']['input'];
+  /**
+   * The team to put it in; omit for none. Needs `assign_workflow` on the team (its members and
+   * maintainers, organisation admins), FORBIDDEN otherwise.
+   */
   teamId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** A key just made: its row, and the key itself, shown this once. */
 export type CreatedApiKey = {
   __typename?: 'CreatedApiKey';
+  /** The key as stored (its `id`, scopes, expiry), as `ServiceAccount.apiKeys` lists it later. */
   apiKey: ApiKey;
   /**
    * The whole key, `ghk_<id>_<secret>`: returned ONLY in this answer and never again (the
@@ -275,37 +340,55 @@ export type CreatedApiKey = {
 /** A named secret (an API token, a password) owned by one user. */
 export type Credential = Node & {
   __typename?: 'Credential';
+  /** When it was stored. */
   createdAt: Scalars['DateTime']['output'];
+  /** The credential's id, a UUID (also its `Node` id). */
   id: Scalars['ID']['output'];
+  /** 1 to 200 characters, unique per owner. */
   name: Scalars['String']['output'];
+  /** The user who stored it: the only one who may read or rotate its secret. */
   owner: User;
   /**
    * The secret, decrypted: for its owner only, and only with a token whose `amr` shows
    * multi-factor authentication (restricted data).
    */
   secret: Maybe<Scalars['String']['output']>;
+  /** When it was stored or its secret last rotated. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** A page of the credentials the caller may see, newest first (Relay connection). */
 export type CredentialConnection = {
   __typename?: 'CredentialConnection';
+  /** The page's credentials with their cursors, newest first. */
   edges: Array<CredentialEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
   /** Number of credentials the caller may see (all pages). */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A credential of a `credentials` page, with its cursor. */
 export type CredentialEdge = {
   __typename?: 'CredentialEdge';
+  /** Opaque position of this credential: pass it as `after` (older items) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The credential. */
   node: Credential;
 };
 
 /** How sensitive a field's data is (policies/rego/classification.rego). */
 export type DataClassification =
+  /** Sensitive, e.g. financial data: the policy adds no requirement beyond the field's permissions. */
   | 'CONFIDENTIAL'
+  /** Internal to the organisation: the policy adds no requirement. */
   | 'INTERNAL'
+  /** Not sensitive: the policy adds no requirement. */
   | 'PUBLIC'
+  /**
+   * Secret material: needs a token whose `amr` shows multi-factor authentication (`mfa`, `otp`,
+   * `hwk`, `swk`, `sms` or `fido`); every read is audited (`@audit`).
+   */
   | 'RESTRICTED';
 
 /** What a denied field does to the response. */
@@ -319,9 +402,11 @@ export type DenialMode =
 export type GroupMappingInput = {
   /** 1 to 255 characters, compared exactly with the token's groups. */
   group: Scalars['String']['input'];
+  /** The organisation role the group's members hold; not with `teamId`. */
   role?: InputMaybe<OrgRole>;
   /** A team of this organisation (its `id`). */
   teamId?: InputMaybe<Scalars['String']['input']>;
+  /** Their role in the `teamId` team (default MEMBER); only with `teamId`. */
   teamRole?: InputMaybe<TeamRole>;
 };
 
@@ -330,11 +415,15 @@ export type GroupMappingRule = {
   __typename?: 'GroupMappingRule';
   /** The group as the token's groups claim carries it (Keycloak: `/admins`), compared exactly. */
   group: Scalars['String']['output'];
+  /** The organisation role the group's members hold; null for a team rule. */
   role: Maybe<OrgRole>;
+  /** The team the group's members are put in; null for a role rule. */
   team: Maybe<Team>;
+  /** Their role in `team`; null for a role rule. */
   teamRole: Maybe<TeamRole>;
 };
 
+/** A user to add (`inviteUser`). */
 export type InviteUserInput = {
   /** 1 to 200 characters. */
   displayName: Scalars['String']['input'];
@@ -346,6 +435,10 @@ export type InviteUserInput = {
   subject?: InputMaybe<Scalars['String']['input']>;
 };
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type Mutation = {
   __typename?: 'Mutation';
   /**
@@ -470,12 +563,20 @@ export type Mutation = {
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationAddServiceAccountToTeamArgs = {
   id: Scalars['String']['input'];
   teamId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationAddTeamMemberArgs = {
   role?: InputMaybe<TeamRole>;
   teamId: Scalars['ID']['input'];
@@ -483,115 +584,199 @@ export type MutationAddTeamMemberArgs = {
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationApproveWorkflowArgs = {
   comment?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationCreateApiKeyArgs = {
   input: CreateApiKeyInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationCreateCredentialArgs = {
   input: CreateCredentialInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationCreateServiceAccountArgs = {
   input: CreateServiceAccountInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationCreateTeamArgs = {
   input: CreateTeamInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationCreateWorkflowArgs = {
   input: CreateWorkflowInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationDeactivateServiceAccountArgs = {
   id: Scalars['String']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationDeactivateUserArgs = {
   userId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationDeleteCredentialArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationInviteUserArgs = {
   input: InviteUserInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationReactivateUserArgs = {
   userId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRejectWorkflowArgs = {
   comment?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRemoveServiceAccountFromTeamArgs = {
   id: Scalars['String']['input'];
   teamId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRemoveTeamMemberArgs = {
   teamId: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRenameTeamArgs = {
   id: Scalars['ID']['input'];
   name: Scalars['String']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['String']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRotateApiKeyArgs = {
   id: Scalars['String']['input'];
   overlapSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationRotateCredentialArgs = {
   id: Scalars['ID']['input'];
   secret: Scalars['String']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationSetServiceAccountRolesArgs = {
   id: Scalars['String']['input'];
   roles: Array<OrgRole>;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationSetUserRolesArgs = {
   roles: Array<OrgRole>;
   userId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationShareWorkflowArgs = {
   id: Scalars['ID']['input'];
   role: ShareRole;
@@ -599,28 +784,48 @@ export type MutationShareWorkflowArgs = {
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationSubmitWorkflowArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationUnshareWorkflowArgs = {
   id: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationUpdatePolicySettingsArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   input: PolicySettingsInput;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationUpdateRoleMappingArgs = {
   rules: Array<GroupMappingInput>;
 };
 
 
+/**
+ * Changes. Each runs in one transaction of the caller's organisation and appends its audit
+ * event (`@audit`) in it; a refused or failed mutation is recorded too.
+ */
 export type MutationUpdateWorkflowArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -637,10 +842,31 @@ export type Node = {
   id: Scalars['ID']['output'];
 };
 
+/**
+ * A role in the organisation (policies/authz.zed): what its holder may do across it. Any role
+ * gives `view` on the organisation's users and teams (the directory).
+ */
 export type OrgRole =
+  /**
+   * Administers the organisation (users, teams, group mapping, policy settings, service
+   * accounts); edits and shares every workflow and may approve or reject any; sees every
+   * credential (never its secret) and the audit trail.
+   */
   | 'ADMIN'
+  /**
+   * Oversight, read only: views every workflow with its amount, every credential (never its
+   * secret) and the audit trail.
+   */
   | 'AUDITOR'
+  /**
+   * Creates workflows and credentials; views the workflows they own, that are shared with them
+   * or that are in their teams.
+   */
   | 'MEMBER'
+  /**
+   * Vice president: as MEMBER, and views every workflow with its amount and may approve or
+   * reject any; only a VP approves an amount above the approval limit (`PolicySettings`).
+   */
   | 'VP';
 
 /**
@@ -670,19 +896,29 @@ export type PolicySettings = {
   approvalNetworks: Array<Scalars['String']['output']>;
   /** Identifies the organisation's settings (one per organisation) for client caches. */
   id: Scalars['ID']['output'];
+  /** When they were last changed; null: never. */
   updatedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The user who last changed them; null: never changed. */
   updatedBy: Maybe<User>;
   /** Incremented by every change; 0 before the first. */
   version: Scalars['Int']['output'];
 };
 
+/** Changes to the policy settings (`updatePolicySettings`); a field left out stays as it is. */
 export type PolicySettingsInput = {
   /** Set to null to return to the operator's default; omit to leave unchanged. */
   approvalLimit?: InputMaybe<Scalars['Decimal']['input']>;
-  /** At most 100 networks in CIDR notation (e.g. `10.0.0.0/8`); omit to leave unchanged. */
+  /**
+   * At most 100 networks in CIDR notation, without host bits (e.g. `10.0.0.0/8`); `[]` to return
+   * to the operator's default (not null); omit to leave unchanged.
+   */
   approvalNetworks?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type Query = {
   __typename?: 'Query';
   /** Signed checkpoints of the organisation's chain head, newest first. */
@@ -755,6 +991,10 @@ export type Query = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryAuditCheckpointsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -763,6 +1003,10 @@ export type QueryAuditCheckpointsArgs = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -772,11 +1016,19 @@ export type QueryAuditEventsArgs = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryCredentialArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryCredentialsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -785,16 +1037,28 @@ export type QueryCredentialsArgs = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryServiceAccountsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -803,16 +1067,28 @@ export type QueryServiceAccountsArgs = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryTeamArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -821,17 +1097,29 @@ export type QueryUsersArgs = {
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryVerifyAuditChainArgs = {
   fromSeq?: InputMaybe<Scalars['Int']['input']>;
   toSeq?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryWorkflowArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Every field but `health` needs a verified caller (a bearer token or an API key) and
+ * answers from the caller's organisation only.
+ */
 export type QueryWorkflowsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -848,7 +1136,9 @@ export type RoleMapping = {
   __typename?: 'RoleMapping';
   /** Identifies the organisation's mapping (one per organisation) for client caches. */
   id: Scalars['ID']['output'];
+  /** The rules, by group name; empty: no group maps to anything. */
   rules: Array<GroupMappingRule>;
+  /** When it was last replaced (`updateRoleMapping`); null: never set. */
   updatedAt: Maybe<Scalars['DateTime']['output']>;
   /** Raised by each update; 0: never set. */
   version: Scalars['Int']['output'];
@@ -861,11 +1151,15 @@ export type ServiceAccount = {
   active: Scalars['Boolean']['output'];
   /** Every key of the account, newest first, revoked and expired ones too. */
   apiKeys: Array<ApiKey>;
+  /** When it was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** When it was deactivated (`deactivateServiceAccount`); null while active. */
   deactivatedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What it is for, at most 2,000 characters; null when none was given. */
   description: Maybe<Scalars['String']['output']>;
   /** Its principal's subject is `service:<id>`. */
   id: Scalars['ID']['output'];
+  /** 1 to 200 characters, unique in the organisation. */
   name: Scalars['String']['output'];
   /**
    * Organisation roles (`setServiceAccountRoles`; none when made): what its keys may do, as
@@ -876,25 +1170,36 @@ export type ServiceAccount = {
   teams: Array<Team>;
 };
 
+/** A page of the organisation's service accounts, newest first (Relay connection). */
 export type ServiceAccountConnection = {
   __typename?: 'ServiceAccountConnection';
+  /** The page's service accounts with their cursors, newest first. */
   edges: Array<ServiceAccountEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
   /** Number of service accounts of the organisation (all pages). */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A service account of a `serviceAccounts` page, with its cursor. */
 export type ServiceAccountEdge = {
   __typename?: 'ServiceAccountEdge';
+  /** Opaque position of this account: pass it as `after` (older items) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The service account. */
   node: ServiceAccount;
 };
 
+/** A role on one workflow, granted by `shareWorkflow` (policies/authz.zed). */
 export type ShareRole =
+  /** May view it with its amount, and approve or reject it (within the approval policy). */
   | 'APPROVER'
+  /** May view and edit it (`updateWorkflow`, `submitWorkflow`); not share it or see its amount. */
   | 'EDITOR'
+  /** May view the workflow (not its amount). */
   | 'VIEWER';
 
+/** Live feeds, over WebSocket (graphql-ws) on the GraphQL path. */
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -908,59 +1213,89 @@ export type Subscription = {
 };
 
 
+/** Live feeds, over WebSocket (graphql-ws) on the GraphQL path. */
 export type SubscriptionAuditEventsArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   filter?: InputMaybe<AuditEventFilter>;
 };
 
+/**
+ * A team of the organisation. Every field needs `view` on the team: its members and
+ * maintainers, and every holder of an organisation role; without it each field is refused
+ * with FORBIDDEN at its path.
+ */
 export type Team = Node & {
   __typename?: 'Team';
+  /** The team's id, a UUID (also its `Node` id). */
   id: Scalars['ID']['output'];
+  /** Its users, members and maintainers, oldest membership first (service accounts are not listed). */
   members: Array<TeamMembership>;
+  /** 1 to 200 characters, unique in the organisation. */
   name: Scalars['String']['output'];
 };
 
+/** A user's membership of a team, with their role in it. */
 export type TeamMembership = {
   __typename?: 'TeamMembership';
   /** Made by the group mapping (it adds and removes these); false: set by an admin or maintainer. */
   fromGroups: Scalars['Boolean']['output'];
   /** Identifies the membership (its team and user) for client caches; not a `Node` id. */
   id: Scalars['ID']['output'];
+  /** Their role in the team. */
   role: TeamRole;
+  /** The team. */
   team: Team;
+  /** The member. */
   user: User;
 };
 
+/** A user's role in a team (policies/authz.zed). */
 export type TeamRole =
+  /** As MEMBER, and manages the team's members; edits and shares its workflows, sees their amounts. */
   | 'MAINTAINER'
+  /** Views the team and its workflows, and may put workflows in the team. */
   | 'MEMBER';
 
 /** An organisation. All data belongs to exactly one tenant. */
 export type Tenant = {
   __typename?: 'Tenant';
+  /** The organisation's UUID: what its tokens carry in the tenant claim (AUTH_TENANT_CLAIM). */
   id: Scalars['ID']['output'];
+  /** Display name, 1 to 200 characters. */
   name: Scalars['String']['output'];
+  /** Short unique name: 2 to 63 lower-case letters, digits or dashes. */
   slug: Scalars['String']['output'];
 };
 
+/** Changes to a DRAFT workflow (`updateWorkflow`); a field left out stays as it is. */
 export type UpdateWorkflowInput = {
+  /** Non-negative, at most two fraction digits; not null. */
   amount?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 10,000 characters; null empties it. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** 1 to 200 characters; not null. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** Set to null to detach the workflow from its team. */
   teamId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/**
+ * A user account of the organisation. Every field needs `view` on the user, which every holder
+ * of an organisation role has; without it each field is refused with FORBIDDEN at its path.
+ */
 export type User = Node & {
   __typename?: 'User';
   /** False once an admin deactivated the user (`deactivateUser`): every request of theirs is refused. */
   active: Scalars['Boolean']['output'];
+  /** When an admin deactivated the user; null while active. */
   deactivatedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The name shown for the user, 1 to 200 characters. */
   displayName: Scalars['String']['output'];
   /** Personal data: visible to the user and to organisation admins (null otherwise). */
   email: Maybe<Scalars['String']['output']>;
   /** Roles an admin granted (`inviteUser`, `setUserRoles`). */
   grantedRoles: Array<OrgRole>;
+  /** The user's id, a UUID (also their `Node` id). */
   id: Scalars['ID']['output'];
   /** Invited without a subject and not signed in yet (bound by their first verified-email token). */
   invitationPending: Scalars['Boolean']['output'];
@@ -968,18 +1303,25 @@ export type User = Node & {
   roles: Array<OrgRole>;
   /** Roles the user's identity-provider groups map to (`roleMapping`), as of their last request. */
   rolesFromGroups: Array<OrgRole>;
+  /** The user's team memberships, oldest first. */
   teams: Array<TeamMembership>;
 };
 
+/** A page of the organisation's users, newest first (Relay connection). */
 export type UserConnection = {
   __typename?: 'UserConnection';
+  /** The page's users with their cursors, newest first. */
   edges: Array<UserEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
 };
 
+/** A user of a `users` page, with its cursor. */
 export type UserEdge = {
   __typename?: 'UserEdge';
+  /** Opaque position of this user: pass it as `after` (older items) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The user. */
   node: User;
 };
 
@@ -988,9 +1330,11 @@ export type Viewer = {
   __typename?: 'Viewer';
   /** Authentication methods of the token (`amr`). */
   authenticationMethods: Array<Scalars['String']['output']>;
+  /** When the token expires (`exp`); for an API key its expiry, 9999-12-31T23:59:59.000Z if none. */
   expiresAt: Scalars['DateTime']['output'];
   /** Identifies the caller (their organisation and subject) for client caches; not a `Node` id. */
   id: Scalars['ID']['output'];
+  /** Scopes the caller holds: the API key's, or the token's scopes claim (AUTH_SCOPES_CLAIM). */
   scopes: Array<Scalars['String']['output']>;
   /** The identity provider's subject (`sub`). */
   subject: Scalars['String']['output'];
@@ -1000,56 +1344,95 @@ export type Viewer = {
   user: Maybe<User>;
 };
 
+/**
+ * A named amount that goes through approval (`WorkflowStatus`). Every field needs `view` on
+ * the workflow: its owner, the users it is shared with, its team's members and maintainers,
+ * and organisation admins, VPs and auditors; without it each field is refused with FORBIDDEN
+ * at its path.
+ */
 export type Workflow = Node & {
   __typename?: 'Workflow';
-  /** Financial data (confidential): null without `view_financials`. */
+  /**
+   * Financial data (confidential): null with FORBIDDEN at its path without `view_financials`
+   * (the owner, users it is shared with as APPROVER, its team's maintainers, organisation
+   * admins, VPs and auditors).
+   */
   amount: Maybe<Scalars['Decimal']['output']>;
+  /** The decisions on it (`approveWorkflow`, `rejectWorkflow`), oldest first; empty until decided. */
   approvals: Array<Approval>;
+  /** When it was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** At most 10,000 characters; empty when none was given. */
   description: Scalars['String']['output'];
+  /** The workflow's id, a UUID (also its `Node` id). */
   id: Scalars['ID']['output'];
+  /** 1 to 200 characters. */
   name: Scalars['String']['output'];
+  /** The user who created it. */
   owner: User;
-  /** Who the workflow is shared with: for those who may share it. */
+  /**
+   * Who the workflow is shared with, oldest first: null with FORBIDDEN at its path without
+   * `share` (the owner, its team's maintainers, organisation admins).
+   */
   shares: Maybe<Array<WorkflowShare>>;
+  /** Where it is in its lifecycle; only a DRAFT can be edited. */
   status: WorkflowStatus;
+  /** The team it belongs to (its members view it, its maintainers edit and share it); null for none. */
   team: Maybe<Team>;
+  /** When it was last edited, submitted, approved or rejected. */
   updatedAt: Scalars['DateTime']['output'];
   /** Incremented by every change; pass it as `expectedVersion` for safe concurrent edits. */
   version: Scalars['Int']['output'];
 };
 
+/** A page of the organisation's workflows the caller may view, newest first (Relay connection). */
 export type WorkflowConnection = {
   __typename?: 'WorkflowConnection';
+  /** The page's workflows with their cursors, newest first. */
   edges: Array<WorkflowEdge>;
+  /** Whether more follow, and the cursors to page on from. */
   pageInfo: PageInfo;
   /** Number of workflows matching the filter (all pages). */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A workflow of a `workflows` page, with its cursor. */
 export type WorkflowEdge = {
   __typename?: 'WorkflowEdge';
+  /** Opaque position of this workflow: pass it as `after` (older items) or `before` (newer ones). */
   cursor: Scalars['String']['output'];
+  /** The workflow. */
   node: Workflow;
 };
 
+/** Which workflows to list. */
 export type WorkflowFilter = {
+  /** Only workflows in this status. */
   status?: InputMaybe<WorkflowStatus>;
 };
 
+/** A user the workflow is shared with, and their role on it (`shareWorkflow`). */
 export type WorkflowShare = {
   __typename?: 'WorkflowShare';
+  /** When it was first shared with them (a later change of role keeps it). */
   createdAt: Scalars['DateTime']['output'];
   /** Identifies the share (its workflow and user) for client caches; not a `Node` id. */
   id: Scalars['ID']['output'];
+  /** What they may do with it. */
   role: ShareRole;
+  /** The user it is shared with. */
   user: User;
 };
 
+/** Where a workflow is in its lifecycle: DRAFT → PENDING_APPROVAL → APPROVED or REJECTED. */
 export type WorkflowStatus =
+  /** Approved (`approveWorkflow`, from PENDING_APPROVAL). Final. */
   | 'APPROVED'
+  /** Created (`createWorkflow`): the only status in which it can be edited (`updateWorkflow`). */
   | 'DRAFT'
+  /** Submitted (`submitWorkflow`, from DRAFT): awaiting `approveWorkflow` or `rejectWorkflow`. */
   | 'PENDING_APPROVAL'
+  /** Rejected (`rejectWorkflow`, from PENDING_APPROVAL). Final. */
   | 'REJECTED';
 
 
