@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parse } from 'graphql';
 import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
 import { buildSchema } from '../src/graphql/buildSchema.js';
-import { MAX_PAGE } from '../src/graphql/resolvers/paging.js';
+import { DEFAULT_PAGE, MAX_PAGE } from '../src/graphql/resolvers/paging.js';
 import { checkQueryLimits } from '../src/operation/limits/QueryLimits.js';
 import { createGatehouse } from '../src/server/createGatehouse.js';
 import { createTestTenant } from '../test/support/testDatabase.js';
@@ -73,7 +73,7 @@ try {
 
 const { schema } = buildSchema();
 const document = parse(LIST_100);
-const limits = { ...config.queryLimits, maxPage: MAX_PAGE };
+const limits = { ...config.queryLimits, maxPage: MAX_PAGE, defaultPage: DEFAULT_PAGE };
 const times: number[] = [];
 for (let i = 0; i < 20_000; i++) {
   const start = process.hrtime.bigint();

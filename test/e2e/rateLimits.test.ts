@@ -48,6 +48,7 @@ function costOf(query: string): number {
       maxCost: 1e9,
       listSize: 10,
       maxPage: 100,
+      defaultPage: 20,
     },
   ).cost;
 }

@@ -17,9 +17,14 @@ import { measureOperation } from '../../src/operation/limits/measureOperation.js
 import { scanSource } from '../../src/operation/limits/scanSource.js';
 
 const schema = buildBaseSchema();
-const options = { listSize: 10, maxPage: 100, stopAt: { depth: 1000, cost: 1e12 } };
+const options = {
+  listSize: 10,
+  maxPage: 100,
+  defaultPage: 20,
+  stopAt: { depth: 1000, cost: 1e12 },
+};
 /** The defaults (config.ts) and the schema's largest page. */
-const LIMITS = { ...loadConfig({}).queryLimits, maxPage: 100 };
+const LIMITS = { ...loadConfig({}).queryLimits, maxPage: 100, defaultPage: 20 };
 
 function measure(query: string, variables: Record<string, unknown> = {}) {
   const document = parse(query);
@@ -49,8 +54,13 @@ describe('measureOperation', () => {
   it('reads the page size from a variable, the default, or assumes the largest page', () => {
     const q = 'query($n: Int) { workflows(first: $n) { totalCount } }';
     expect(measure(q, { n: 7 }).cost).toBe(1 + 7);
-    expect(measure(q).cost).toBe(1 + 100);
+    // A variable not given or null is an argument not given: the default page.
+    expect(measure(q).cost).toBe(1 + 20);
+    expect(measure(q, { n: null }).cost).toBe(1 + 20);
+    expect(measure(q, { n: 'many' }).cost).toBe(1 + 100);
     expect(measure('{ workflows { totalCount } }').cost).toBe(1 + 20);
+    expect(measure('{ workflows(last: 5) { totalCount } }').cost).toBe(1 + 5);
+    expect(measure('{ workflows(last: 500) { totalCount } }').cost).toBe(1 + 100);
   });
 
   it('multiplies nested unpaged lists: teams × members × teams', () => {

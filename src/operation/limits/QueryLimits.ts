@@ -27,8 +27,10 @@ import { scanSource } from './scanSource.js';
 
 /** The configured limits (config.ts) and the largest page the schema serves. */
 export interface QueryLimits extends QueryLimitsConfig {
-  /** The largest page a `first` may ask for (an unknown page size counts as this). */
+  /** The largest page a `first`/`last` may ask for (an unknown page size counts as this). */
   readonly maxPage: number;
+  /** The page size of a connection asked without `first` or `last`. */
+  readonly defaultPage: number;
 }
 
 function refused(
@@ -135,6 +137,7 @@ export function checkQueryLimits(
   const m = measureOperation(schema, operation, fragments, variables ?? {}, {
     listSize: limits.listSize,
     maxPage: limits.maxPage,
+    defaultPage: limits.defaultPage,
     stopAt: { depth: limits.maxDepth, cost: limits.maxCost },
   });
   const checks: ReadonlyArray<

@@ -5,10 +5,11 @@
  *
  * - depth: the deepest nesting of fields;
  * - aliases and directives: how many the operation uses;
- * - cost: every field costs 1 plus what its selection costs; a field with a `first`
- *   argument (a page) multiplies its selection by that page size (its default, or the
- *   largest page when a variable cannot be read; at most the largest page, since a larger
- *   one is refused as BAD_USER_INPUT when it runs), the lists inside that page (`edges`) by
+ * - cost: every field costs 1 plus what its selection costs; a field with a `first` or
+ *   `last` argument (a page) multiplies its selection by that page size (the default page
+ *   when neither is given or a variable is null, the largest page when a variable cannot
+ *   be read; at most the largest page, since a larger one is refused as BAD_USER_INPUT
+ *   when it runs), the lists inside that page (`edges`) by
  *   nothing more, and any other list of objects by `listSize` — so
  *   `workflows(first: 100) { edges { node { owner { teams { … } } } } }` costs what it does.
  *
@@ -28,7 +29,6 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValueNode,
 } from 'graphql';
 
 export interface OperationMeasure {
@@ -41,25 +41,33 @@ export interface OperationMeasure {
 export interface MeasureOptions {
   /** Assumed length of a list that is not paged. */
   readonly listSize: number;
-  /** The largest page a `first` argument may ask for (used when its value is unknown). */
+  /** The largest page a `first`/`last` argument may ask for (used when its value is unknown). */
   readonly maxPage: number;
+  /** The page size of a connection asked without `first` or `last`. */
+  readonly defaultPage: number;
   /** Stop counting past these (the answer is then "more than"). */
   readonly stopAt: { readonly depth: number; readonly cost: number };
 }
 
+const PAGE_ARGUMENTS = ['first', 'last'];
+
+/** The page a connection field asks for, from its `first` or `last` argument. */
 function pageSize(
-  value: ValueNode | undefined,
-  fallback: number | undefined,
+  node: FieldNode,
   variables: Readonly<Record<string, unknown>>,
-  maxPage: number,
+  options: MeasureOptions,
 ): number {
-  if (!value) return fallback ?? maxPage;
+  const value = node.arguments?.find((a) => PAGE_ARGUMENTS.includes(a.name.value))?.value;
+  if (!value || value.kind === Kind.NULL) return options.defaultPage;
   if (value.kind === Kind.INT) return Math.max(0, Number(value.value));
   if (value.kind === Kind.VARIABLE) {
     const given = variables[value.name.value];
-    return typeof given === 'number' && Number.isFinite(given) ? Math.max(0, given) : maxPage;
+    if (given === undefined || given === null) return options.defaultPage;
+    return typeof given === 'number' && Number.isFinite(given)
+      ? Math.max(0, given)
+      : options.maxPage;
   }
-  return maxPage;
+  return options.maxPage;
 }
 
 function fieldOf(type: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
@@ -120,18 +128,16 @@ export function measureOperation(
     const definition = parent ? fieldOf(parent, node.name.value) : undefined;
     if (!node.selectionSet) return 1;
     const type = definition ? getNamedType(definition.type) : undefined;
-    const first = definition?.args.find((a) => a.name === 'first');
+    const paged = definition?.args.some((a) => PAGE_ARGUMENTS.includes(a.name)) ?? false;
     let factor = 1;
-    if (first) {
-      const given = node.arguments?.find((a) => a.name.value === 'first')?.value;
-      const fallback = typeof first.defaultValue === 'number' ? first.defaultValue : undefined;
+    if (paged) {
       // A page above the largest is refused by its resolver (BAD_USER_INPUT, never
       // clamped); here it costs what the largest page would.
-      factor = Math.min(pageSize(given, fallback, variables, options.maxPage), options.maxPage);
+      factor = Math.min(pageSize(node, variables, options), options.maxPage);
     } else if (definition && isListType(getNullableType(definition.type)) && !inPage) {
       factor = options.listSize;
     }
-    return 1 + factor * walk(node.selectionSet, type, level + 1, first !== undefined);
+    return 1 + factor * walk(node.selectionSet, type, level + 1, paged);
   };
 
   const cost = root ? walk(operation.selectionSet, root, 1, false) : 0;
