@@ -1,7 +1,9 @@
 /**
  * Authorization decisions and the client errors they become. Every denial names the gate
- * that denied and carries a decision id (logged with the reasons, and later the audit row),
- * so a client report can be traced without the server revealing why to the client.
+ * that denied, the field (its schema coordinate) and, when the decision was about an object
+ * an argument names, that argument; it carries a decision id (logged with the reasons, and
+ * later the audit row), so a client report can be traced without the server revealing why
+ * to the client — or whether the object exists.
  */
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
@@ -21,6 +23,12 @@ export type Decision =
       readonly reasons: readonly string[];
       /** A client-visible reason about the caller's own state (e.g. NO_ACCOUNT). */
       readonly reason?: string;
+      /**
+       * The argument (or input field path, `input.teamId`) naming the object decided on,
+       * when the decision was about such an object. It comes from the schema, never from
+       * the object: an id that names nothing is denied with the same argument.
+       */
+      readonly argument?: string;
     };
 
 export type Denial = Extract<Decision, { kind: 'deny' }>;
@@ -40,7 +48,15 @@ export class AuthzUnavailableError extends Error {
   override readonly name = 'AuthzUnavailableError';
 }
 
-export function denialError(decision: Denial, options: { explain: boolean }): GraphQLError {
+/**
+ * `coordinate` is the schema coordinate of the field decided (`Workflow.amount`,
+ * `Mutation.approveWorkflow`): with `argument`, what a client branches on without parsing
+ * messages. (The error's `path` says where in the response; graphql-js sets it.)
+ */
+export function denialError(
+  decision: Denial,
+  options: { explain: boolean; coordinate?: string },
+): GraphQLError {
   const decisionId = randomUUID();
   const message =
     decision.code === ErrorCode.AUTHZ_UNAVAILABLE
@@ -52,6 +68,8 @@ export function denialError(decision: Denial, options: { explain: boolean }): Gr
     extensions: {
       code: decision.code,
       gate: decision.gate,
+      ...(options.coordinate ? { coordinate: options.coordinate } : {}),
+      ...(decision.argument ? { argument: decision.argument } : {}),
       decisionId,
       ...(decision.reason ? { reason: decision.reason } : {}),
       ...(options.explain ? { explain: decision.reasons } : {}),

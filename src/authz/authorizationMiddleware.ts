@@ -249,8 +249,11 @@ const NO_NODE = deny('relationship', ['no object of a Node type with this id']);
 
 /**
  * `@nodeLookup`: the object an id names must pass its type's lookup field, as if the client
- * had called `Query.<type>(id:)`. The type comes from the caller's tenant only (RLS), and an
- * id that names nothing there is denied exactly like a denied object (no existence leak).
+ * had called `Query.<type>(id:)`. The type comes from the caller's tenant only (RLS). Every
+ * denial answers as an id that names nothing does — one gate, no reason — since which
+ * gate refused (a missing scope, say) would tell that an object of some type
+ * has this id; the log and the audit trail keep the real reasons. (An unavailable gate
+ * stays AUTHZ_UNAVAILABLE: fail closed, and say so.)
  */
 async function decideNode(
   lookup: NodeLookup,
@@ -258,16 +261,30 @@ async function decideNode(
   ctx: AuthorizationContext,
   requirements: ReadonlyMap<string, FieldRequirements>,
 ): Promise<FieldDecision> {
-  // Whatever denies, the denial names the lookup's argument (`id`, `ids`), as for an id
-  // that names nothing.
-  const named = (d: FieldDecision): FieldDecision => namingArgument(d, lookup.argument);
   const type = await ctx.authz.nodeType(id.toLowerCase());
-  if (type === null) return named(NO_NODE);
-  if (typeof type !== 'string') return named(type);
+  if (type === null) return NO_NODE;
+  if (typeof type !== 'string') return type;
   const typed = requirements.get(lookup.lookups.get(type) ?? '');
   // A type without a lookup field fails the build; fail closed all the same.
-  if (!typed) return named(NO_NODE);
-  return named(await decideField(typed, undefined, { id }, ctx));
+  if (!typed) return NO_NODE;
+  const decision = await decideField(typed, undefined, { id }, ctx);
+  if (decision.kind === 'deny' && decision.code === ErrorCode.FORBIDDEN) {
+    return { ...NO_NODE, reasons: decision.reasons };
+  }
+  return decision;
+}
+
+/**
+ * {@link decideNode}, its denial naming the lookup's argument (`id`, `ids`) as every
+ * denial about an object an argument names does: from the schema, the same for any id.
+ */
+function decideNamedNode(
+  lookup: NodeLookup,
+  id: string,
+  ctx: AuthorizationContext,
+  requirements: ReadonlyMap<string, FieldRequirements>,
+): Promise<FieldDecision> {
+  return decideNode(lookup, id, ctx, requirements).then((d) => namingArgument(d, lookup.argument));
 }
 
 function toRuleResult(
@@ -331,7 +348,7 @@ function decideRule(
   if (!lookup || lookup.list) return own;
   const id = args[lookup.argument] as string;
   return Promise.resolve(own).then((d) =>
-    d.kind === 'allow' ? decideNode(lookup, id, ctx, requirements) : d,
+    d.kind === 'allow' ? decideNamedNode(lookup, id, ctx, requirements) : d,
   );
 }
 
@@ -356,7 +373,7 @@ function decideEachNode(
           const ids = args[lookup.argument] as string[];
           const results = await Promise.all(
             ids.map((id) =>
-              decideNode(lookup, id, ctx, requirements).then(
+              decideNamedNode(lookup, id, ctx, requirements).then(
                 (d) => toRuleResult(d, ctx, info, args),
                 (error: unknown) => ruleFailed(req, error, ctx, info, args),
               ),

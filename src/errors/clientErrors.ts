@@ -5,13 +5,16 @@
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from './ErrorCode.js';
+import { UnauthenticatedReason } from './UnauthenticatedReason.js';
 
-export function unauthenticated(): GraphQLError {
+export function unauthenticated(
+  reason: UnauthenticatedReason = UnauthenticatedReason.CREDENTIALS_REQUIRED,
+): GraphQLError {
   // One message whatever the reason, so a caller learns nothing about why a token failed.
   // A field's error: the response (with the other fields' data) stays 200; only a request
-  // refused as a whole for its credentials is a 401 (server/httpHandler.ts).
+  // refused as a whole is a 401, with this error alone (server/unauthorized.ts).
   return new GraphQLError('Authentication required', {
-    extensions: { code: ErrorCode.UNAUTHENTICATED },
+    extensions: { code: ErrorCode.UNAUTHENTICATED, reason },
   });
 }
 

@@ -5,13 +5,16 @@
  * cost from the caller's rate-limit budget, or is answered 429 (a request refused before
  * it had a cost — it did not parse or validate — takes one point); every HTTP operation ends
  * through {@link Operation.complete} (REJECT_OPERATION, closing its transactions, its audit
- * events) before the response is sent; a commit that fails answers 500. A subscription
- * sent over HTTP is refused with 400 (subscriptions are served over WebSocket).
+ * events) before the response is sent; a commit that fails answers 500. An operation of
+ * which nothing could be answered for want of a valid identity is the one 401
+ * (unauthorized.ts). A subscription sent over HTTP is refused with 400 (subscriptions are
+ * served over WebSocket).
  */
 import { HeaderMap, type ApolloServerPlugin, type HTTPGraphQLHead } from '@apollo/server';
 import { GraphQLError, OperationTypeNode, type GraphQLFormattedError } from 'graphql';
 import { trace } from '@opentelemetry/api';
 import { ErrorCode } from '../errors/ErrorCode.js';
+import { isUnauthenticatedReason, UnauthenticatedReason } from '../errors/UnauthenticatedReason.js';
 import { withTraceId } from '../errors/withTraceId.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Operation } from '../operation/Operation.js';
@@ -19,6 +22,7 @@ import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { tokenLimitError } from '../operation/limits/QueryLimits.js';
 import type { RateLimiter } from '../edge/RateLimiter.js';
 import { rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
+import { unauthorized } from './unauthorized.js';
 
 export function operationPlugin(options: {
   readonly pipeline: OperationPipeline;
@@ -103,11 +107,14 @@ export function operationPlugin(options: {
           try {
             if (body.kind === 'single') {
               body.singleResult = await operation.complete(body.singleResult, format);
-              if (nothingForAnonymous(body.singleResult)) {
+              const refused = refusedAs(body.singleResult);
+              if (refused) {
                 // Nothing could be answered to an anonymous caller or a deactivated account:
-                // a 401 (with data beside an UNAUTHENTICATED field it stays 200).
+                // the one 401 body (with data beside an UNAUTHENTICATED field it stays 200).
+                const answer = unauthorized(refused);
+                body.singleResult = { errors: [format(answer.error)] };
                 response.http.status = 401;
-                response.http.headers.set('www-authenticate', 'Bearer');
+                response.http.headers.set('www-authenticate', answer.wwwAuthenticate);
               }
             } else {
               await operation.complete({}, format);
@@ -141,17 +148,21 @@ export function operationPlugin(options: {
 }
 
 /**
- * A result without data whose every error is UNAUTHENTICATED: an anonymous caller, or a
- * deactivated account (its operation rejected as a whole, no `data` at all).
+ * Why a result is refused as a whole, or undefined when it is not: no data and every error
+ * UNAUTHENTICATED — an anonymous caller, or a deactivated account (its operation rejected
+ * as a whole, no `data` at all). The errors' own reason says which.
  */
-function nothingForAnonymous(result: {
+function refusedAs(result: {
   readonly data?: unknown;
   readonly errors?: readonly GraphQLFormattedError[];
-}): boolean {
+}): UnauthenticatedReason | undefined {
   const errors = result.errors ?? [];
-  return (
+  const nothing =
     (result.data === null || result.data === undefined) &&
     errors.length > 0 &&
-    errors.every((e) => e.extensions?.['code'] === ErrorCode.UNAUTHENTICATED)
-  );
+    errors.every((e) => e.extensions?.['code'] === ErrorCode.UNAUTHENTICATED);
+  if (!nothing) return undefined;
+  const reason = errors.find((e) => isUnauthenticatedReason(e.extensions?.['reason']))
+    ?.extensions?.['reason'];
+  return isUnauthenticatedReason(reason) ? reason : UnauthenticatedReason.CREDENTIALS_REQUIRED;
 }

@@ -23,7 +23,12 @@ import {
 import { startTestServer, type TestServer } from '../support/testServer.js';
 
 const UNAUTHENTICATED = {
-  errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }],
+  errors: [
+    {
+      message: 'Authentication required',
+      extensions: { code: 'UNAUTHENTICATED', reason: 'INVALID_CREDENTIALS' },
+    },
+  ],
 };
 const ME = '{ me { subject scopes authenticationMethods tenant { slug } user { id } } }';
 

@@ -431,6 +431,7 @@ describe('explaining denials', () => {
       const res = await test.gql(QUERY, { id: W5K }, await test.token('erin'));
       expect(Object.keys(res.body.errors![0]!.extensions!).sort()).toEqual([
         'code',
+        'coordinate',
         'decisionId',
         'gate',
       ]);

@@ -326,7 +326,8 @@ const rows: Row[] = [
     what: 'anonymous callers do not list users',
     query: '{ users(first: 1) { __typename } }',
     data: null,
-    errors: { users: 'UNAUTHENTICATED' },
+    // Nothing could be answered: the request is refused as a whole (a 401, no path).
+    errors: { '': 'UNAUTHENTICATED' },
   },
   ...['alice', 'mallory'].map((who): Row => ({
     who,
@@ -409,7 +410,7 @@ const rows: Row[] = [
     what: 'anonymous callers do not list service accounts',
     query: LIST_SERVICE_ACCOUNTS,
     data: null,
-    errors: { serviceAccounts: 'UNAUTHENTICATED' },
+    errors: { '': 'UNAUTHENTICATED' },
   },
   {
     who: 'bob',

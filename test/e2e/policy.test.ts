@@ -121,11 +121,17 @@ describe('policy data and production-like answers', () => {
       const res = await server.gql(APPROVE, { id }, await server.token('alice'));
       expect(res.body.data).toBeNull();
       expect(Object.keys(res.body.errors![0]!.extensions!).sort()).toEqual([
+        'argument',
         'code',
+        'coordinate',
         'decisionId',
         'gate',
       ]);
-      expect(res.body.errors![0]!.extensions!['gate']).toBe('policy');
+      expect(res.body.errors![0]!.extensions).toMatchObject({
+        gate: 'policy',
+        coordinate: 'Mutation.approveWorkflow',
+        argument: 'id',
+      });
     } finally {
       await server.stop();
     }

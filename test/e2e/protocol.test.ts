@@ -322,7 +322,12 @@ describe('HTTP protocol (default configuration)', () => {
         expect(res.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
         expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
         expect(await res.json()).toEqual({
-          errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }],
+          errors: [
+            {
+              message: 'Authentication required',
+              extensions: { code: 'UNAUTHENTICATED', reason: 'INVALID_CREDENTIALS' },
+            },
+          ],
         });
       }
     });
@@ -434,6 +439,7 @@ describe('HTTP protocol (default configuration)', () => {
               extensions: {
                 code: 'AUTHZ_UNAVAILABLE',
                 gate: 'authentication',
+                coordinate: `Query.${field}`,
                 decisionId: expect.stringMatching(UUID) as unknown,
               },
             },
@@ -458,6 +464,7 @@ describe('HTTP protocol (default configuration)', () => {
             extensions: {
               code: 'AUTHZ_UNAVAILABLE',
               gate: 'authentication',
+              coordinate: 'Mutation.createWorkflow',
               decisionId: expect.stringMatching(UUID) as unknown,
             },
           },

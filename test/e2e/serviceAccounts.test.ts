@@ -156,7 +156,12 @@ async function expectRefused(key: string): Promise<void> {
   const res = await asKey(key);
   expect(res.status).toBe(401);
   expect(res.body).toEqual({
-    errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }],
+    errors: [
+      {
+        message: 'Authentication required',
+        extensions: { code: 'UNAUTHENTICATED', reason: 'INVALID_CREDENTIALS' },
+      },
+    ],
   });
 }
 
@@ -313,18 +318,21 @@ describe('who else', () => {
     async (who) => {
       const list = await gql(who, LIST);
       expect(list.body.data ?? null).toBeNull();
-      expect(only(list.body.errors).extensions).toEqual(denial());
+      expect(only(list.body.errors).extensions).toEqual(
+        denial({ coordinate: 'Query.serviceAccounts' }),
+      );
       expect(JSON.stringify(list.body)).not.toContain(account.id);
-      const operations: Array<[string, Record<string, unknown>]> = [
-        [CREATE_ACCOUNT, { n: `by ${who} ${randomUUID()}` }],
-        [DEACTIVATE, { id: account.id }],
-        [CREATE_KEY, { a: account.id, s: ['workflows:read'] }],
-        [ROTATE, { id: key.apiKey.id }],
-        [REVOKE, { id: key.apiKey.id }],
+      // Decided on the organisation (manage_service_accounts), not on the id sent: no argument.
+      const operations: Array<[string, Record<string, unknown>, string]> = [
+        [CREATE_ACCOUNT, { n: `by ${who} ${randomUUID()}` }, 'createServiceAccount'],
+        [DEACTIVATE, { id: account.id }, 'deactivateServiceAccount'],
+        [CREATE_KEY, { a: account.id, s: ['workflows:read'] }, 'createApiKey'],
+        [ROTATE, { id: key.apiKey.id }, 'rotateApiKey'],
+        [REVOKE, { id: key.apiKey.id }, 'revokeApiKey'],
       ];
-      for (const [query, variables] of operations) {
+      for (const [query, variables, field] of operations) {
         const error = await refused(who, query, variables);
-        expect(error.extensions).toEqual(denial());
+        expect(error.extensions).toEqual(denial({ coordinate: `Mutation.${field}` }));
         expect(JSON.stringify(error)).not.toContain(key.apiKey.lastFour);
       }
       // Nothing changed: the key still works, the account is active, it has one key.

@@ -199,7 +199,7 @@ describe('queries over WebSocket', () => {
           message: 'Not allowed',
           locations: [{ line: 1, column: 19 }],
           path: ['workflow'],
-          extensions: denial(),
+          extensions: denial({ coordinate: 'Query.workflow', argument: 'id' }),
         },
       ],
     });
@@ -327,7 +327,7 @@ describe('errors over WebSocket', () => {
     expect(ws).toHaveLength(1);
     const expected: Record<string, unknown> = {
       submitted: { code: 'BAD_USER_INPUT', reason: 'INVALID_STATE' },
-      random: denial(),
+      random: denial({ coordinate: 'Mutation.submitWorkflow', argument: 'id' }),
       abc: { code: 'BAD_USER_INPUT', field: 'id' },
     };
     expect(ws[0]!.extensions).toEqual(expected[which]);
@@ -349,7 +349,9 @@ describe('errors over WebSocket', () => {
   it('FORBIDDEN (no account) carries the same reason as over HTTP', async () => {
     const token = await server.token('alice', { subject: 'nobody-ws' });
     const { ws, http } = await bothTransports(CREATE, { input: { name: 'x', amount: '1' } }, token);
-    expect(ws.map((e) => e.extensions)).toEqual([denial({ reason: 'NO_ACCOUNT' })]);
+    expect(ws.map((e) => e.extensions)).toEqual([
+      denial({ coordinate: 'Mutation.createWorkflow', reason: 'NO_ACCOUNT' }),
+    ]);
     expectAlike({ errors: ws }, { errors: http });
   });
 

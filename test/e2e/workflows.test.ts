@@ -139,15 +139,24 @@ async function rawBody(
   return { status: res.status, text: await res.text() };
 }
 
+/** Which field a denial names (`extensions.coordinate`), and the argument naming its object. */
+interface DeniedAt {
+  readonly coordinate: string;
+  readonly argument?: string;
+}
+
 /** The one error of a field refused by gate 2. */
-function notAllowed(path: ReadonlyArray<string | number>): Record<string, unknown> {
+function notAllowed(path: ReadonlyArray<string | number>, at: DeniedAt): Record<string, unknown> {
   return {
     message: 'Not allowed',
     locations: [{ line: expect.any(Number) as unknown, column: expect.any(Number) as unknown }],
     path,
-    extensions: denial(),
+    extensions: denial(at),
   };
 }
+
+/** A root field of `Mutation` refused on the object its `id` names. */
+const onId = (field: string): DeniedAt => ({ coordinate: `Mutation.${field}`, argument: 'id' });
 
 /**
  * Asserts that two raw responses are byte-for-byte identical except for their decision
@@ -176,18 +185,20 @@ function expectAlike(
 }
 
 /**
- * A request whose only errors are gate-2 denials at exactly `deniedPaths` (in that order);
- * returns `data`.
+ * A request whose only errors are gate-2 denials at exactly the `denied` paths, of those
+ * fields (in that order); returns `data`.
  */
 async function okExceptDenied<T>(
   query: string,
   variables: Record<string, unknown>,
   token: string,
-  deniedPaths: ReadonlyArray<ReadonlyArray<string | number>>,
+  denied: ReadonlyArray<readonly [path: ReadonlyArray<string | number>, coordinate: string]>,
 ): Promise<T> {
   const res = await server.gql<T>(query, variables, token);
   expect(res.status).toBe(200);
-  expect(res.body.errors).toEqual(deniedPaths.map((path) => notAllowed(path)));
+  expect(res.body.errors).toEqual(
+    denied.map(([path, coordinate]) => notAllowed(path, { coordinate })),
+  );
   return res.body.data!;
 }
 
@@ -214,11 +225,17 @@ async function fetchWorkflow(id: string, token: string): Promise<Workflow | null
   return (await ok<{ workflow: Workflow | null }>(WORKFLOW_QUERY, { id }, token)).workflow;
 }
 
+/** `Query.workflow`, refused on the workflow its `id` names. */
+const BY_ID: DeniedAt = { coordinate: 'Query.workflow', argument: 'id' };
+
 /** `workflow(id)` as a caller who may not view it: null and exactly one denial. */
 async function expectWorkflowDenied(id: string, token: string): Promise<void> {
   const res = await server.gql(WORKFLOW_QUERY, { id }, token);
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ data: { workflow: null }, errors: [notAllowed(['workflow'])] });
+  expect(res.body).toEqual({
+    data: { workflow: null },
+    errors: [notAllowed(['workflow'], BY_ID)],
+  });
 }
 
 /** Walks every page of `workflows` with the given page size; returns the nodes and totals. */
@@ -330,7 +347,8 @@ describe('me', () => {
     expect(globex.teams.map((t) => t.id)).toEqual(ids(DEMO_TEAMS, 'globex'));
   });
 
-  const denialNoAccount = denial({ reason: 'NO_ACCOUNT' });
+  const noAccount = (at: DeniedAt) => denial({ ...at, reason: 'NO_ACCOUNT' });
+  const CREATE_IN_ORG: DeniedAt = { coordinate: 'Mutation.createWorkflow' };
 
   it('a subject without a user account sees me.user null and cannot create workflows', async () => {
     const token = await server.token('alice', { subject: 'nobody' });
@@ -347,13 +365,16 @@ describe('me', () => {
       token,
     );
     expect(body.data).toBeNull();
-    expect(error).toEqual({ ...notAllowed(['createWorkflow']), extensions: denialNoAccount });
+    expect(error).toEqual({
+      ...notAllowed(['createWorkflow'], CREATE_IN_ORG),
+      extensions: noAccount(CREATE_IN_ORG),
+    });
 
     const submit = await fails(SUBMIT, { id: ACME_WORKFLOWS[0].id }, token);
     expect(submit.body.data).toBeNull();
     expect(submit.error).toEqual({
-      ...notAllowed(['submitWorkflow']),
-      extensions: denialNoAccount,
+      ...notAllowed(['submitWorkflow'], onId('submitWorkflow')),
+      extensions: noAccount(onId('submitWorkflow')),
     });
   });
 
@@ -378,11 +399,14 @@ describe('me', () => {
         teams: [],
         workflow: null,
       },
-      errors: [{ ...notAllowed(['workflow']), extensions: denialNoAccount }],
+      errors: [{ ...notAllowed(['workflow'], BY_ID), extensions: noAccount(BY_ID) }],
     });
     const { error, body } = await fails(CREATE, { input: { name: 'x', amount: '1' } }, token);
     expect(body.data).toBeNull();
-    expect(error).toEqual({ ...notAllowed(['createWorkflow']), extensions: denialNoAccount });
+    expect(error).toEqual({
+      ...notAllowed(['createWorkflow'], CREATE_IN_ORG),
+      extensions: noAccount(CREATE_IN_ORG),
+    });
   });
 });
 
@@ -600,12 +624,19 @@ describe('workflow (by id)', () => {
       const body = expectAlike(theirs, missing);
       expect(theirs.status).toBe(200);
       expect(body).toEqual({
-        errors: [{ ...notAllowed(['workflow']), locations: [{ line: 1, column: 19 }] }],
+        errors: [{ ...notAllowed(['workflow'], BY_ID), locations: [{ line: 1, column: 19 }] }],
         data: { workflow: null },
       });
-      // Nothing else: no `explain` outside development, no hint of the object.
+      // Nothing else: no `explain` outside development, no hint of the object (the
+      // coordinate and argument come from the schema, the same for any id).
       expect(Object.keys(body.errors![0]!)).toEqual(['message', 'locations', 'path', 'extensions']);
-      expect(Object.keys(body.errors![0]!.extensions!)).toEqual(['code', 'gate', 'decisionId']);
+      expect(Object.keys(body.errors![0]!.extensions!)).toEqual([
+        'code',
+        'gate',
+        'coordinate',
+        'argument',
+        'decisionId',
+      ]);
     }
     // The control: Erin may view the workflow shared with her.
     const shared = await ok<{ workflow: { id: string } | null }>(
@@ -731,7 +762,15 @@ describe('createWorkflow', () => {
     const missing = await rawBody(CREATE, input(randomUUID()), tokenOf('alice'));
     expect(foreign.status).toBe(200);
     expect(expectAlike(foreign, missing)).toEqual({
-      errors: [{ ...notAllowed(['createWorkflow']), locations: [{ line: 1, column: 42 }] }],
+      errors: [
+        {
+          ...notAllowed(['createWorkflow'], {
+            coordinate: 'Mutation.createWorkflow',
+            argument: 'input.teamId',
+          }),
+          locations: [{ line: 1, column: 42 }],
+        },
+      ],
       data: null,
     });
     const malformed = await fails(CREATE, input('team-1'), tokenOf('alice'));
@@ -823,7 +862,12 @@ describe('updateWorkflow', () => {
     );
     expect(foreignTeam.status).toBe(200);
     expect(expectAlike(foreignTeam, missingTeam)).toEqual({
-      errors: [notAllowed(['updateWorkflow'])],
+      errors: [
+        notAllowed(['updateWorkflow'], {
+          coordinate: 'Mutation.updateWorkflow',
+          argument: 'input.teamId',
+        }),
+      ],
       data: null,
     });
     expect(await fetchWorkflow(created.id, tokenOf('alice'))).toEqual(created);
@@ -877,7 +921,7 @@ describe('lifecycle', () => {
       APPROVE,
       { id: created.id, comment: '  Looks good  ' },
       tokenOf('carol'),
-      [['approveWorkflow', 'shares']],
+      [[['approveWorkflow', 'shares'], 'Workflow.shares']],
     );
     expect(approveWorkflow.shares).toBeNull();
     expect(approveWorkflow).toMatchObject({ status: 'APPROVED', version: 3, amount: '5000.00' });
@@ -896,7 +940,7 @@ describe('lifecycle', () => {
       WORKFLOW_QUERY,
       { id: created.id },
       tokenOf('dave'),
-      [['workflow', 'shares']],
+      [[['workflow', 'shares'], 'Workflow.shares']],
     );
     expect(audited.workflow).toEqual(approveWorkflow);
 
@@ -974,14 +1018,17 @@ describe('lifecycle', () => {
     ] as const) {
       const missing = await fails(mutation, { id: randomUUID() }, tokenOf('alice'));
       expect(missing.body.data).toBeNull();
-      expect(missing.error).toEqual(notAllowed([field]));
+      expect(missing.error).toEqual(notAllowed([field], onId(field)));
 
       // Dave (auditor) may view Alice's workflows but neither edit nor approve them: the
       // same answer as for an id that does not exist.
       const denied = await rawBody(mutation, { id: target }, tokenOf('dave'));
       const unknown = await rawBody(mutation, { id: randomUUID() }, tokenOf('dave'));
       expect(denied.status).toBe(200);
-      expect(expectAlike(denied, unknown)).toEqual({ errors: [notAllowed([field])], data: null });
+      expect(expectAlike(denied, unknown)).toEqual({
+        errors: [notAllowed([field], onId(field))],
+        data: null,
+      });
 
       const malformed = await fails(mutation, { id: 'abc' }, tokenOf('alice'));
       expect(malformed.error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
@@ -1030,7 +1077,7 @@ describe('shareWorkflow', () => {
       WORKFLOW_QUERY,
       { id: created.id },
       tokenOf('erin'),
-      [['workflow', 'shares']],
+      [[['workflow', 'shares'], 'Workflow.shares']],
     );
     expect(asErin.workflow).toMatchObject({ id: created.id, amount: '100.00', shares: null });
   });
@@ -1042,7 +1089,9 @@ describe('shareWorkflow', () => {
     const missing = await rawBody(SHARE, share(randomUUID()), tokenOf('alice'));
     expect(foreign.status).toBe(200);
     expect(expectAlike(foreign, missing)).toEqual({
-      errors: [notAllowed(['shareWorkflow'])],
+      errors: [
+        notAllowed(['shareWorkflow'], { coordinate: 'Mutation.shareWorkflow', argument: 'userId' }),
+      ],
       data: null,
     });
     const malformed = await fails(SHARE, share('user-1'), tokenOf('alice'));
@@ -1105,7 +1154,10 @@ describe('tenant isolation of mutations', () => {
       const theirs = await rawBody(mutation, variables(id), tokenOf('mallory'));
       const missing = await rawBody(mutation, variables(randomUUID()), tokenOf('mallory'));
       expect(theirs.status).toBe(200);
-      expect(expectAlike(theirs, missing)).toEqual({ errors: [notAllowed([field])], data: null });
+      expect(expectAlike(theirs, missing)).toEqual({
+        errors: [notAllowed([field], onId(field))],
+        data: null,
+      });
     }
 
     expect(await fetchWorkflow(draft.id, tokenOf('alice'))).toEqual(before.draft);
@@ -1124,14 +1176,21 @@ describe('tenant isolation of mutations', () => {
       tokenOf('mallory'),
     );
     expect(team.body.data).toBeNull();
-    expect(team.error).toEqual(notAllowed(['updateWorkflow']));
+    expect(team.error).toEqual(
+      notAllowed(['updateWorkflow'], {
+        coordinate: 'Mutation.updateWorkflow',
+        argument: 'input.teamId',
+      }),
+    );
     const share = await fails(
       SHARE,
       { id: own.id, userId: demoUser('alice').id, role: 'VIEWER' },
       tokenOf('mallory'),
     );
     expect(share.body.data).toBeNull();
-    expect(share.error).toEqual(notAllowed(['shareWorkflow']));
+    expect(share.error).toEqual(
+      notAllowed(['shareWorkflow'], { coordinate: 'Mutation.shareWorkflow', argument: 'userId' }),
+    );
     expect(await fetchWorkflow(own.id, tokenOf('mallory'))).toEqual(own);
     await expectWorkflowDenied(own.id, tokenOf('alice'));
   });

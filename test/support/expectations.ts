@@ -4,13 +4,20 @@ import type { TestServer } from './testServer.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The extensions of a gate-2 denial (NODE_ENV=test: no `explain`). */
-export function denial(extra: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * The extensions of a gate-2 denial (NODE_ENV=test: no `explain`) of the field at
+ * `coordinate`; `argument` when the decision was about the object an argument names.
+ */
+export function denial(at: {
+  readonly coordinate: string;
+  readonly argument?: string;
+  readonly reason?: string;
+}): Record<string, unknown> {
   return {
     code: 'FORBIDDEN',
     gate: 'relationship',
     decisionId: expect.stringMatching(UUID) as unknown,
-    ...extra,
+    ...at,
   };
 }
 

@@ -144,7 +144,10 @@ describe('createFormatError', () => {
 
   it('removes extensions.http, which only steers the HTTP status', () => {
     const { formatted } = format(unauthenticated());
-    expect(formatted.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(formatted.extensions).toEqual({
+      code: 'UNAUTHENTICATED',
+      reason: 'CREDENTIALS_REQUIRED',
+    });
   });
 
   it('never throws, even when logging fails', () => {
