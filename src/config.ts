@@ -277,6 +277,8 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   readonly webSocket: WebSocketConfig;
   readonly introspection: boolean;
+  /** Serve the GraphiQL IDE on GET /graphql to browsers (server/graphiql/; GRAPHIQL_ENABLED). */
+  readonly graphiql: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -357,6 +359,7 @@ const envSchema = z.object({
   AUTH_JIT_PROVISIONING: booleanString.default(false),
   DEV_KEYS_DIR: z.string().min(1).default('.gatehouse/dev-keys'),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
+  GRAPHIQL_ENABLED: booleanString.optional(),
   // http(s) only: any other URL has the opaque origin "null", which sandboxed pages can send.
   CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
@@ -714,6 +717,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
     },
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+    graphiql: e.GRAPHIQL_ENABLED ?? e.NODE_ENV === 'development',
     corsOrigins: e.CORS_ORIGINS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.NODE_ENV === 'test' && env['LOG_LEVEL'] === undefined ? 'silent' : e.LOG_LEVEL,

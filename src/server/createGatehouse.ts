@@ -55,13 +55,14 @@ import { createFormatError } from '../errors/formatError.js';
 import { buildBaseSchema, buildSchema } from '../graphql/buildSchema.js';
 import { readAuditedFields } from '../graphql/auditedFields.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
-import { MAX_PAGE } from '../graphql/resolvers/paging.js';
+import { DEFAULT_PAGE, MAX_PAGE } from '../graphql/resolvers/paging.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/Metrics.js';
 import { OperationPipeline } from '../operation/OperationPipeline.js';
 import { TrustedDocuments } from '../operation/TrustedDocuments.js';
 import { parseOptionsFor } from '../operation/limits/QueryLimits.js';
 import { claimEmbeddedSpiceDb } from './embeddedSpiceDbLock.js';
+import { loadGraphiQL } from './graphiql/graphiqlRoutes.js';
 import { createHttpHandler } from './httpHandler.js';
 import { operationPlugin } from './operationPlugin.js';
 import { readinessProbe } from './readiness.js';
@@ -152,6 +153,9 @@ export async function createGatehouse(
   );
   const secrets = await openSecretBox(config.credentialKeys);
   const auditSigner = await loadAuditSigner(config.audit.signingKey);
+  // GRAPHIQL_ENABLED: the IDE's files are read now, before anything needs closing; off,
+  // nothing of it exists.
+  const graphiql = await loadGraphiQL(config);
   // No valid manifest, no server (a ConfigError naming the file and the entry).
   const trustedDocuments = config.trustedDocuments.file
     ? await TrustedDocuments.load(
@@ -239,7 +243,7 @@ export async function createGatehouse(
   const pipeline = new OperationPipeline({
     schema,
     introspection: config.introspection,
-    limits: { ...config.queryLimits, maxPage: MAX_PAGE },
+    limits: { ...config.queryLimits, maxPage: MAX_PAGE, defaultPage: DEFAULT_PAGE },
     trustedDocuments,
     services: {
       tenants: db.tenants,
@@ -352,6 +356,7 @@ export async function createGatehouse(
     ),
     meter: metrics.meter,
     logger,
+    ...(graphiql ? { graphiql } : {}),
   });
   httpServer.on('request', http_.handle);
 

@@ -19,16 +19,19 @@ import type { Edge } from '../edge/Edge.js';
 import { lockedOutError, rateLimitedError, rateLimitHeaders } from '../edge/rateLimitHeaders.js';
 import { codedError } from '../errors/clientErrors.js';
 import { ErrorCode } from '../errors/ErrorCode.js';
+import { UnauthenticatedReason } from '../errors/UnauthenticatedReason.js';
 import type { GatehouseContext } from '../graphql/GatehouseContext.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationPipeline } from '../operation/OperationPipeline.js';
 import { requestTraceId } from '../operation/traceContext.js';
 import { withTraceId } from '../errors/withTraceId.js';
 import { withRequestLogger } from '../observability/requestLogger.js';
+import type { GraphiQLRoutes } from './graphiql/graphiqlRoutes.js';
 import { resolveHttpDocument } from './httpDocument.js';
 import { BodyTooLargeError, readBody } from './readBody.js';
 import type { Readiness } from './readiness.js';
 import { setSecurityHeaders } from './securityHeaders.js';
+import { unauthorized } from './unauthorized.js';
 import { SECONDS_BUCKETS } from '../observability/buckets.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -72,6 +75,8 @@ export interface HttpHandlerOptions {
   readonly logger: Logger;
   /** Records `http.server.request.duration`. */
   readonly meter: Meter;
+  /** The IDE's page and files (GRAPHIQL_ENABLED); absent: no IDE, every route as before. */
+  readonly graphiql?: GraphiQLRoutes;
 }
 
 export interface HttpHandler {
@@ -133,9 +138,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         ...(auth.detail ? { detail: auth.detail } : {}),
       });
       await edge.lockout.recordFailure(clientIp);
-      sendError(req, res, 401, codedError(ErrorCode.UNAUTHENTICATED, 'Authentication required'), {
-        'WWW-Authenticate': 'Bearer error="invalid_token"',
-      });
+      const refused = unauthorized(UnauthenticatedReason.INVALID_CREDENTIALS);
+      sendError(req, res, 401, refused.error, { 'WWW-Authenticate': refused.wwwAuthenticate });
       return;
     }
     const principal = auth.kind === 'authenticated' ? auth.principal : null;
@@ -260,6 +264,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     });
     const probe = req.method === 'GET' || req.method === 'HEAD';
     const serve = async (): Promise<void> => {
+      if (options.graphiql && path !== undefined && (await options.graphiql.answer(req, res, path)))
+        return;
       if (req.method === 'OPTIONS') {
         res.writeHead(204).end();
       } else if (path === '/healthz' && probe) {

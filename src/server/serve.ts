@@ -8,6 +8,7 @@ import { DEMO_USERS } from '../demo/demoData.js';
 import { createLogger } from '../observability/logger.js';
 import type { Tracing } from '../observability/tracing.js';
 import { createGatehouse } from './createGatehouse.js';
+import { offersDevTokens } from './graphiql/devTokens.js';
 
 export async function serve(tracing: Tracing): Promise<void> {
   let config;
@@ -29,6 +30,10 @@ export async function serve(tracing: Tracing): Promise<void> {
     `  process:  pid ${process.pid} (SIGHUP reloads the policies, SIGTERM stops gracefully)`,
     `  database: ${config.database.kind === 'embedded' ? `embedded PGlite at ${config.database.dataDir}` : 'PostgreSQL'}`,
   ];
+  if (config.graphiql) {
+    const tokens = offersDevTokens(config) ? ', a tab per demo user with its token' : '';
+    lines.push(`  graphiql: open ${gatehouse.url}/graphql in a browser${tokens}`);
+  }
   if (config.auth.jwks.kind === 'dev') {
     lines.push(
       '  tokens:   development issuer; mint one per demo user with `npm run -s token -- <user>`:',
