@@ -6,7 +6,13 @@
  * request instead. graphql-shield does not wrap `subscribe`, so the same rule is applied
  * to subscription fields' subscribe step here.
  */
-import type { GraphQLError, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import {
+  defaultFieldResolver,
+  isObjectType,
+  type GraphQLError,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
 import { badUserInput } from '../errors/clientErrors.js';
 import { applyMiddleware, deny as shieldDeny, rule, shield, type IRule } from './graphqlShield.js';
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
@@ -397,7 +403,60 @@ export interface AuthorizedSchema {
   readonly requirements: ReadonlyMap<string, FieldRequirements>;
 }
 
-export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
+/**
+ * graphql-shield wraps every field in an async function, so every field of every row would
+ * resolve through a promise even when the operation already knows the decision (the fields
+ * of a listed object, after the list's bulk check). Where the same decision function
+ * answers synchronously with an allow, the field's own resolver runs at once; everything
+ * else — an unknown decision, any denial, any input to validate — goes through the rule
+ * graphql-shield runs. Root fields always do (their arguments, refusals and audit).
+ */
+function resolveKnownAllows(
+  shielded: GraphQLSchema,
+  unshielded: GraphQLSchema,
+  requirements: ReadonlyMap<string, FieldRequirements>,
+): GraphQLSchema {
+  const roots = new Set([
+    unshielded.getQueryType()?.name,
+    unshielded.getMutationType()?.name,
+    unshielded.getSubscriptionType()?.name,
+  ]);
+  return mapSchema(shielded, {
+    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+      const req = requirements.get(`${typeName}.${fieldName}`);
+      const own = unshielded.getType(typeName);
+      const original = isObjectType(own) ? own.getFields()[fieldName] : undefined;
+      const viaShield = field.resolve;
+      if (!req || !original || !viaShield || roots.has(typeName) || req.nodeLookup) return field;
+      if (req.permissions.some((p) => p.source.kind === 'argument')) return field;
+      const resolveOwn = original.resolve ?? defaultFieldResolver;
+      return {
+        ...field,
+        resolve(parent, args: Record<string, unknown>, ctx: AuthorizationContext, info) {
+          const decision = decideField(req, parent, args, ctx);
+          if (!(decision instanceof Promise) && decision.kind === 'allow') {
+            ctx.authz.tally(decision);
+            return resolveOwn(parent, args, ctx, info);
+          }
+          return viaShield(parent, args, ctx, info);
+        },
+      };
+    },
+  });
+}
+
+export interface AuthorizationOptions {
+  /**
+   * False sends every field through graphql-shield's rule, even one whose decision the
+   * operation already knows (tests prove the two paths answer alike). Default true.
+   */
+  readonly resolveKnownAllows?: boolean;
+}
+
+export function applyAuthorization(
+  schema: GraphQLSchema,
+  options: AuthorizationOptions = {},
+): AuthorizedSchema {
   const requirements = readRequirements(schema);
   const tree: Record<string, Record<string, IRule>> = {};
   for (const req of requirements.values()) {
@@ -444,7 +503,12 @@ export function applyAuthorization(schema: GraphQLSchema): AuthorizedSchema {
         coordinate: `${info.parentType.name}.${info.fieldName}`,
       }),
   });
-  const shielded = applyMiddleware(decideEachNode(schema, requirements), middleware);
+  const unshielded = decideEachNode(schema, requirements);
+  const viaShield = applyMiddleware(unshielded, middleware);
+  const shielded =
+    options.resolveKnownAllows === false
+      ? viaShield
+      : resolveKnownAllows(viaShield, unshielded, requirements);
 
   // graphql-shield wraps resolve only; apply the same decision to `subscribe`.
   const withSubscribe = mapSchema(shielded, {

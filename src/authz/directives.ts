@@ -386,7 +386,7 @@ function validArgumentPath(
     (a) => a.name === head,
   );
   for (const name of rest) {
-    const named = current ? getNamedType(current.type) : undefined;
+    const named: GraphQLNamedType | undefined = current ? getNamedType(current.type) : undefined;
     current = named && isInputObjectType(named) ? named.getFields()[name] : undefined;
   }
   return current !== undefined && isIdType(getNamedType(current.type));

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLScalarType, GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { applyAuthorization, type AuthorizedSchema } from '../authz/authorizationMiddleware.js';
+import {
+  applyAuthorization,
+  type AuthorizationOptions,
+  type AuthorizedSchema,
+} from '../authz/authorizationMiddleware.js';
 import { DateTimeScalar, DecimalScalar, JsonScalar } from './scalars.js';
 import { auditResolvers } from './resolvers/auditResolvers.js';
 import { readAuditedFields, recordAuditedReads, type AuditedFields } from './auditedFields.js';
@@ -78,8 +82,8 @@ export interface GatehouseSchema extends AuthorizedSchema {
  * The served schema: audited reads record themselves (inside), and the generated rules of
  * gates 2 and 3 decide every field first (outside), so a denied read records no read.
  */
-export function buildSchema(): GatehouseSchema {
+export function buildSchema(options: AuthorizationOptions = {}): GatehouseSchema {
   const base = buildBaseSchema();
   const audited = readAuditedFields(base);
-  return { ...applyAuthorization(recordAuditedReads(base, audited)), audited };
+  return { ...applyAuthorization(recordAuditedReads(base, audited), options), audited };
 }

@@ -118,6 +118,12 @@ export interface GatehouseOptions {
    * baseline (no audit), tests inject faults. Never from the environment.
    */
   readonly auditAppender?: AuditAppender;
+  /**
+   * False sends every field through graphql-shield's rule, also when the operation already
+   * knows its decision (authz/authorizationMiddleware.ts): tests prove both paths answer
+   * alike. Absent: the known allows resolve at once, as shipped.
+   */
+  readonly resolveKnownAllows?: boolean;
 }
 
 const defaultAppender: AuditAppender = { append: appendAuditEvents };
@@ -132,7 +138,10 @@ export async function createGatehouse(
   // Parsing the SDL is not a request: no spans for it (the GraphQL instrumentation would
   // make a root trace per schema file).
   const { built, schema } = context.with(suppressTracing(context.active()), () => {
-    const shielded = options.authorization?.shieldRules === false ? undefined : buildSchema();
+    const shielded =
+      options.authorization?.shieldRules === false
+        ? undefined
+        : buildSchema({ resolveKnownAllows: options.resolveKnownAllows ?? true });
     return { built: shielded, schema: shielded?.schema ?? buildBaseSchema() };
   });
   const audited = built?.audited ?? readAuditedFields(schema);
