@@ -28,6 +28,7 @@ import { loadApiKeyPepper } from '../authn/apiKeyPepper.js';
 import { ApiKeyVerifier } from '../authn/ApiKeyVerifier.js';
 import { credentialVerifier } from '../authn/credentialVerifier.js';
 import { createTokenVerifier } from '../authn/TokenVerifier.js';
+import { cachingTokenVerifier } from '../authn/VerifiedTokenCache.js';
 import { DecisionCache } from '../authz/DecisionCache.js';
 import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
 import { PolicyData } from '../authz/opa/PolicyData.js';
@@ -145,7 +146,7 @@ export async function createGatehouse(
     return { built: shielded, schema: shielded?.schema ?? buildBaseSchema() };
   });
   const audited = built?.audited ?? readAuditedFields(schema);
-  const jwtVerifier = await createTokenVerifier(config.auth);
+  const jwtVerifier = cachingTokenVerifier(await createTokenVerifier(config.auth));
   const apiKeyPepper = await loadApiKeyPepper(config.apiKeyPepper);
   // Gate 3: the compiled policies load once; no valid bundle (or data), no server.
   const policies = await PolicyEngine.loadFile(POLICY_WASM_FILE);
