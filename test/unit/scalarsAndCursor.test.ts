@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/graphql/cursor.js';
@@ -190,6 +191,13 @@ describe('cursor', () => {
     expect(error.message).toBe('Invalid cursor');
     expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'after' });
   }
+
+  it('writes the form cursors always had: base64url of JSON [time, id]', () => {
+    for (const p of [position, { createdAt: new Date(0), id: randomUUID() }]) {
+      const json = JSON.stringify([p.createdAt.toISOString(), p.id]);
+      expect(encodeCursor(p)).toBe(Buffer.from(json).toString('base64url'));
+    }
+  });
 
   it('round-trips a position', () => {
     const cursor = encodeCursor(position);
