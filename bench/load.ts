@@ -4,19 +4,29 @@ import { spawn } from 'node:child_process';
 export interface LoadRequest {
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** Read its answers and count those with GraphQL errors (LoadResult.graphqlErrors). */
+  readonly checked?: boolean;
 }
 
 export interface LoadResult {
   readonly requests: { readonly average: number; readonly total: number };
+  /** How long the run took, in seconds. */
+  readonly duration: number;
   readonly latency: { readonly p50: number; readonly p99: number };
   readonly errors: number;
   readonly non2xx: number;
+  /** Answers to `checked` requests that carried GraphQL errors. */
+  readonly graphqlErrors: number;
 }
 
 export function runLoad(options: {
   readonly url: string;
   readonly connections: number;
   readonly seconds: number;
+  /** Instead of `seconds`: this many requests, each answered (none abandoned). */
+  readonly amount?: number;
+  /** Each connection starts at another point of `requests` (bench/loadGenerator.ts). */
+  readonly stagger?: boolean;
   readonly timeoutSeconds?: number;
   readonly requests: readonly LoadRequest[];
 }): Promise<LoadResult> {
