@@ -22,6 +22,8 @@
  * (default 3). Uses DATABASE_URL/DATABASE_OWNER_URL when set, else embedded PostgreSQL
  * (no PostGraphile then: it needs a PostgreSQL server).
  */
+// First: graphql-js reads NODE_ENV when it is imported.
+import './productionRuntime.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
