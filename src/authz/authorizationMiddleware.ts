@@ -404,6 +404,13 @@ export interface AuthorizedSchema {
 }
 
 /**
+ * Decisions begun by {@link resolveKnownAllows} that it could not take synchronously, by the
+ * field execution's `info` (one object per resolved field): the rule graphql-shield then
+ * runs for that field continues with it, so nothing is asked twice.
+ */
+const undecided = new WeakMap<GraphQLResolveInfo, FieldDecision | Promise<FieldDecision>>();
+
+/**
  * graphql-shield wraps every field in an async function, so every field of every row would
  * resolve through a promise even when the operation already knows the decision (the fields
  * of a listed object, after the list's bulk check). Where the same decision function
@@ -438,6 +445,8 @@ function resolveKnownAllows(
             ctx.authz.tally(decision);
             return resolveOwn(parent, args, ctx, info);
           }
+          // The rule takes this decision over instead of asking again.
+          undecided.set(info, decision);
           return viaShield(parent, args, ctx, info);
         },
       };
@@ -478,7 +487,9 @@ export function applyAuthorization(
             }
             return invalid;
           }
-          const decision = decideRule(req, parent, args, ctx, requirements);
+          const begun = undecided.get(info);
+          if (begun) undecided.delete(info);
+          const decision = begun ?? decideRule(req, parent, args, ctx, requirements);
           if (decision instanceof Promise) {
             return decision.then(
               (d) => toRuleResult(d, ctx, info, args),
