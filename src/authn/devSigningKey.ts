@@ -68,6 +68,8 @@ export interface DevTokenClaims {
 /** Mints a token from the development issuer. */
 export async function mintDevToken(key: DevSigningKey, claims: DevTokenClaims): Promise<string> {
   const privateKey = await importJWK(key.privateJwk, ALG);
+  // One clock reading for `iat` and `exp`: read twice, they could fall in two seconds.
+  const issuedAt = Math.floor(Date.now() / 1000);
   return new SignJWT({
     ...claims.extra,
     [claims.tenantClaim ?? 'tenant_id']: claims.tenantId,
@@ -80,8 +82,8 @@ export async function mintDevToken(key: DevSigningKey, claims: DevTokenClaims): 
     .setIssuer(DEV_ISSUER)
     .setAudience(DEV_AUDIENCE)
     .setSubject(claims.subject)
-    .setIssuedAt()
+    .setIssuedAt(issuedAt)
     .setJti(crypto.randomUUID())
-    .setExpirationTime(`${claims.ttlSeconds ?? 3600}s`)
+    .setExpirationTime(issuedAt + (claims.ttlSeconds ?? 3600))
     .sign(privateKey);
 }
