@@ -14,24 +14,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
-import type { Gatehouse } from '../src/server/createGatehouse.js';
 import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
 } from '../tools/serverProcess.js';
-import { createTestTenant, openTestDatabase } from '../test/support/testDatabase.js';
-import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { TEST_CREDENTIAL_KEYS } from '../test/support/testServer.js';
 import { benchEnvironment } from './benchConfig.js';
 import { runLoad } from './load.js';
+import { expectFullPage, PROCESS_BENCH_QUERY, processBenchTenant } from './processTenant.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '10');
 const RUNS = Math.max(1, Number(process.env['BENCH_MEMORY_RUNS'] ?? '3'));
 const IDLE_SECONDS = Number(process.env['BENCH_MEMORY_IDLE_SECONDS'] ?? '60');
-const QUERY = '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }';
 const MIB = 1024 * 1024;
 
 if (!process.env['DATABASE_URL']) {
@@ -47,25 +43,7 @@ function rssMiB(pid: number): number {
 }
 
 const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-memory-'));
-const db = await openTestDatabase();
-let token: string;
-try {
-  const tenant = await createTestTenant(db, 2);
-  // The server process's embedded SpiceDB replays the outbox at start: no relay here.
-  await insertWorkflows(
-    { database: db, relay: { drain: () => Promise.resolve(0) } } as unknown as Gatehouse,
-    tenant,
-    100,
-    1,
-  );
-  token = await mintDevToken(await ensureDevSigningKey(keysDir), {
-    subject: tenant.users[1]!.subject,
-    tenantId: tenant.id,
-    ttlSeconds: 3600,
-  });
-} finally {
-  await db.close();
-}
+const token = await processBenchTenant(keysDir);
 
 let server: ServerProcess | undefined;
 const rows: string[] = [];
@@ -79,13 +57,9 @@ try {
   const url = `${server.url}/graphql`;
   const request = {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: QUERY }),
+    body: JSON.stringify({ query: PROCESS_BENCH_QUERY }),
   };
-  const probe = await fetch(url, { method: 'POST', ...request });
-  const answer = (await probe.json()) as { data?: { workflows: { edges: unknown[] } } };
-  if (answer.data?.workflows.edges.length !== 100) {
-    throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 300)}`);
-  }
+  await expectFullPage(url, request);
   await sleep(2_000);
   const idle = rssMiB(pid);
   rows.push(`| idle, after start and one answer | ${idle.toFixed(0)} | — |`);

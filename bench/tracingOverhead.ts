@@ -13,25 +13,21 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
-import type { Gatehouse } from '../src/server/createGatehouse.js';
 import { startCollector } from '../test/support/otelCollector.js';
 import {
   startServerProcess,
   stopServerProcess,
   type ServerProcess,
 } from '../tools/serverProcess.js';
-import { createTestTenant, openTestDatabase } from '../test/support/testDatabase.js';
-import { insertWorkflows } from '../test/support/workflowFixtures.js';
 import { TEST_CREDENTIAL_KEYS } from '../test/support/testServer.js';
 import { benchEnvironment } from './benchConfig.js';
 import { runLoad } from './load.js';
+import { expectFullPage, PROCESS_BENCH_QUERY, processBenchTenant } from './processTenant.js';
 import { median } from './statistics.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '10');
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? '3'));
-const QUERY = '{ workflows(first: 100) { edges { node { id name amount shares { role } } } } }';
 const MODES = ['on', 'on+otel'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -50,25 +46,7 @@ function cpuSeconds(pid: number): number {
 const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-otel-'));
 // Only the debug exporter: the collector's own work per span stays small (it shares the cores).
 const collector = await startCollector({ forward: false });
-const db = await openTestDatabase();
-let token: string;
-try {
-  const tenant = await createTestTenant(db, 2);
-  // The server processes' embedded SpiceDB replays the outbox at start: no relay here.
-  await insertWorkflows(
-    { database: db, relay: { drain: () => Promise.resolve(0) } } as unknown as Gatehouse,
-    tenant,
-    100,
-    1,
-  );
-  token = await mintDevToken(await ensureDevSigningKey(keysDir), {
-    subject: tenant.users[1]!.subject,
-    tenantId: tenant.id,
-    ttlSeconds: 3600,
-  });
-} finally {
-  await db.close();
-}
+const token = await processBenchTenant(keysDir);
 
 interface Run {
   readonly rps: number;
@@ -92,13 +70,9 @@ async function measure(mode: Mode): Promise<Run> {
     const url = `${server.url}/graphql`;
     const request = {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: QUERY }),
+      body: JSON.stringify({ query: PROCESS_BENCH_QUERY }),
     };
-    const probe = await fetch(url, { method: 'POST', ...request });
-    const answer = (await probe.json()) as { data?: { workflows: { edges: unknown[] } } };
-    if (answer.data?.workflows.edges.length !== 100) {
-      throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 300)}`);
-    }
+    await expectFullPage(url, request);
     await runLoad({ url, connections: CONNECTIONS, seconds: 2, requests: [request] });
     const pid = server.child.pid!;
     const before = cpuSeconds(pid);
