@@ -267,30 +267,20 @@ async function decideNode(
   ctx: AuthorizationContext,
   requirements: ReadonlyMap<string, FieldRequirements>,
 ): Promise<FieldDecision> {
+  // Every denial names the lookup's argument (`id`, `ids`), from the schema: the same for
+  // any id, as for every object an argument names.
+  const named = (d: FieldDecision): FieldDecision => namingArgument(d, lookup.argument);
   const type = await ctx.authz.nodeType(id.toLowerCase());
-  if (type === null) return NO_NODE;
-  if (typeof type !== 'string') return type;
+  if (type === null) return named(NO_NODE);
+  if (typeof type !== 'string') return named(type);
   const typed = requirements.get(lookup.lookups.get(type) ?? '');
   // A type without a lookup field fails the build; fail closed all the same.
-  if (!typed) return NO_NODE;
+  if (!typed) return named(NO_NODE);
   const decision = await decideField(typed, undefined, { id }, ctx);
   if (decision.kind === 'deny' && decision.code === ErrorCode.FORBIDDEN) {
-    return { ...NO_NODE, reasons: decision.reasons };
+    return named({ ...NO_NODE, reasons: decision.reasons });
   }
-  return decision;
-}
-
-/**
- * {@link decideNode}, its denial naming the lookup's argument (`id`, `ids`) as every
- * denial about an object an argument names does: from the schema, the same for any id.
- */
-function decideNamedNode(
-  lookup: NodeLookup,
-  id: string,
-  ctx: AuthorizationContext,
-  requirements: ReadonlyMap<string, FieldRequirements>,
-): Promise<FieldDecision> {
-  return decideNode(lookup, id, ctx, requirements).then((d) => namingArgument(d, lookup.argument));
+  return named(decision);
 }
 
 function toRuleResult(
@@ -354,7 +344,7 @@ function decideRule(
   if (!lookup || lookup.list) return own;
   const id = args[lookup.argument] as string;
   return Promise.resolve(own).then((d) =>
-    d.kind === 'allow' ? decideNamedNode(lookup, id, ctx, requirements) : d,
+    d.kind === 'allow' ? decideNode(lookup, id, ctx, requirements) : d,
   );
 }
 
@@ -379,7 +369,7 @@ function decideEachNode(
           const ids = args[lookup.argument] as string[];
           const results = await Promise.all(
             ids.map((id) =>
-              decideNamedNode(lookup, id, ctx, requirements).then(
+              decideNode(lookup, id, ctx, requirements).then(
                 (d) => toRuleResult(d, ctx, info, args),
                 (error: unknown) => ruleFailed(req, error, ctx, info, args),
               ),

@@ -65,6 +65,9 @@ const NODE_TABLES = {
   Credential: 'credentials',
 } as const;
 
+/** A GraphQL type that implements `Node`. */
+export type NodeTypeName = keyof typeof NODE_TABLES;
+
 const NODE_TYPES_SQL = Object.entries(NODE_TABLES)
   .map(
     ([type, table]) =>
@@ -256,14 +259,16 @@ export class RequestData implements AuthorizationData {
    * Ids are UUIDs, unique across the tables; RLS keeps other tenants' rows out, and the
    * tenant condition lets each lookup use the primary key.
    */
-  readonly #nodeTypes = new DataLoader<string, string | null>(async (ids) => {
+  readonly #nodeTypes = new DataLoader<string, NodeTypeName | null>(async (ids) => {
     const rows = await (
       await this.tx()
-    ).$queryRawUnsafe<Array<{ id: string; type: string }>>(NODE_TYPES_SQL, this.tenantId, [...ids]);
+    ).$queryRawUnsafe<Array<{ id: string; type: NodeTypeName }>>(NODE_TYPES_SQL, this.tenantId, [
+      ...ids,
+    ]);
     return byKey(ids, rows, (r) => r.id).map((r) => r?.type ?? null);
   });
 
-  nodeType(id: string): Promise<string | null> {
+  nodeType(id: string): Promise<NodeTypeName | null> {
     return this.#nodeTypes.load(id);
   }
 
