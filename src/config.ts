@@ -42,6 +42,8 @@ export interface PoolSettings {
   readonly applicationName: string;
   /** How long the first connection is retried, with backoff, before giving up (DB_STARTUP_RETRY_MS). */
   readonly startupRetryMs: number;
+  /** Distinct statements prepared on each connection (DB_PREPARED_STATEMENTS; 0: none). */
+  readonly preparedStatements: number;
 }
 
 export type DatabaseConfig =
@@ -61,6 +63,7 @@ export const DEFAULT_POOL: PoolSettings = {
   idleTimeoutMs: 30_000,
   applicationName: 'gatehouse',
   startupRetryMs: 60_000,
+  preparedStatements: 200,
 };
 
 export type JwksSource =
@@ -343,6 +346,12 @@ const envSchema = z.object({
     .min(0)
     .max(3_600_000)
     .default(DEFAULT_POOL.startupRetryMs),
+  DB_PREPARED_STATEMENTS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(DEFAULT_POOL.preparedStatements),
   PGLITE_DATA_DIR: z.string().min(1).default('.gatehouse/pgdata'),
   DB_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   SEED_DEMO_DATA: booleanString.optional(),
@@ -629,6 +638,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           idleTimeoutMs: e.DB_POOL_IDLE_TIMEOUT_MS,
           applicationName: e.DB_APPLICATION_NAME,
           startupRetryMs: e.DB_STARTUP_RETRY_MS,
+          preparedStatements: e.DB_PREPARED_STATEMENTS,
         },
       }
     : {

@@ -19,6 +19,7 @@ import { APP_ROLE, AUDIT_SIGNER_ROLE, KEY_READER_ROLE, OWNER_ROLE, RELAY_ROLE } 
 import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js';
 import { lockDataDirectory } from './dataDirectoryLock.js';
 import { serialTransactions } from './serialTransactions.js';
+import { preparedStatementNames } from './preparedStatements.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
 import { pgliteListen, postgresListen, type Listen } from './listen.js';
@@ -241,8 +242,14 @@ async function openPostgres(
     ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
   });
   const prisma = new PrismaClient({
-    // One statement at a time on a transaction's connection (serialTransactions).
-    adapter: serialTransactions(new PrismaPg(pool, { disposeExternalPool: true })),
+    // One statement at a time on a transaction's connection (serialTransactions); the hot
+    // statements prepared once per connection (preparedStatements).
+    adapter: serialTransactions(
+      new PrismaPg(pool, {
+        disposeExternalPool: true,
+        statementNameGenerator: preparedStatementNames(settings.preparedStatements),
+      }),
+    ),
   });
   return {
     kind: 'postgres',

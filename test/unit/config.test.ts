@@ -118,6 +118,7 @@ describe('loadConfig', () => {
         DB_POOL_IDLE_TIMEOUT_MS: '60000',
         DB_APPLICATION_NAME: 'gatehouse-eu-1',
         DB_STARTUP_RETRY_MS: '120000',
+        DB_PREPARED_STATEMENTS: '0',
       });
       expect(config.database).toMatchObject({
         pool: {
@@ -127,6 +128,7 @@ describe('loadConfig', () => {
           idleTimeoutMs: 60000,
           applicationName: 'gatehouse-eu-1',
           startupRetryMs: 120000,
+          preparedStatements: 0,
         },
       });
       for (const [name, value] of [
@@ -134,6 +136,7 @@ describe('loadConfig', () => {
         ['DB_CONNECT_TIMEOUT_MS', 'soon'],
         ['DB_APPLICATION_NAME', 'x'.repeat(64)],
         ['DB_STARTUP_RETRY_MS', '-1'],
+        ['DB_PREPARED_STATEMENTS', 'all'],
       ] as const) {
         expect(() => loadConfig({ ...PRODUCTION, [name]: value }), name).toThrow(name);
       }
