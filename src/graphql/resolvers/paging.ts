@@ -137,11 +137,29 @@ export function emptyPage<T>(): PageModel<T> {
   return { nodes: [], hasNextPage: false, hasPreviousPage: false, start: null, end: null };
 }
 
+/**
+ * An edge of a page. Its cursor is encoded when a client selects it, not for every row of
+ * every page (most list queries ask only for the nodes).
+ */
+class Edge<T extends Position, Position> {
+  readonly node: T;
+  readonly #encode: (node: Position) => string;
+
+  constructor(node: T, encode: (node: Position) => string) {
+    this.node = node;
+    this.#encode = encode;
+  }
+
+  get cursor(): string {
+    return this.#encode(this.node);
+  }
+}
+
 /** `edges` and `pageInfo` of a connection model, with the list's own cursor encoding. */
 export function connectionFieldsOf<Position>(encode: (node: Position) => string) {
   return {
     edges: <T extends Position>(conn: PageModel<T>) =>
-      conn.nodes.map((node) => ({ node, cursor: encode(node) })),
+      conn.nodes.map((node) => new Edge<T, Position>(node, encode)),
     pageInfo: <T extends Position>(conn: PageModel<T>) => ({
       hasNextPage: conn.hasNextPage,
       hasPreviousPage: conn.hasPreviousPage,
