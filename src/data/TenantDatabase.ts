@@ -10,10 +10,14 @@
  * On the embedded database the connection is PGlite's superuser, so the same statement
  * also switches to the app role for the transaction (`set_config('role', …, true)` is
  * `SET LOCAL ROLE`), which makes RLS apply exactly as on a real server.
+ *
+ * On PostgreSQL the settings travel with the transaction's `BEGIN` (settingsInBegin.ts);
+ * wherever they could not, they are the transaction's first statement.
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { TransactionClient } from '../generated/prisma/internal/prismaNamespace.js';
 import { inSpan, SpanKind } from '../observability/spans.js';
+import { withSettingsInBegin, type SettingsForBegin } from './settingsInBegin.js';
 
 export type TenantTx = TransactionClient;
 
@@ -39,10 +43,16 @@ export class TenantDatabase {
   readonly #prisma: PrismaClient;
   readonly #options: TenantDatabaseOptions;
   #transactions = 0;
+  #settingsInBegin = 0;
 
   /** Transactions begun so far (tests prove refused work reached no database). */
   get transactionsStarted(): number {
     return this.#transactions;
+  }
+
+  /** Transactions whose BEGIN carried their settings (one round trip fewer: settingsInBegin.ts). */
+  get settingsSentWithBegin(): number {
+    return this.#settingsInBegin;
   }
 
   constructor(prisma: PrismaClient, options: TenantDatabaseOptions) {
@@ -75,18 +85,25 @@ export class TenantDatabase {
           'gatehouse.transaction.mode': mode,
         },
       },
-      () =>
-        this.#prisma.$transaction(
-          async (tx) => {
-            await this.#begin(tx, scope, mode);
-            return work(tx);
-          },
-          { timeout: this.#options.timeoutMs, maxWait: this.#options.timeoutMs },
-        ),
+      () => {
+        const opening: SettingsForBegin = { settings: this.#settings(scope, mode), applied: false };
+        return withSettingsInBegin(opening, () =>
+          this.#prisma.$transaction(
+            async (tx) => {
+              // Nothing runs in the transaction before its settings (settingsInBegin.ts).
+              if (opening.applied) this.#settingsInBegin += 1;
+              else await this.#set(tx, opening.settings);
+              return work(tx);
+            },
+            { timeout: this.#options.timeoutMs, maxWait: this.#options.timeoutMs },
+          ),
+        );
+      },
     );
   }
 
-  async #begin(tx: TenantTx, scope: TenantScope, mode: AccessMode): Promise<void> {
+  /** The transaction's settings: tenant, user, read-only for reads, the role to assume. */
+  #settings(scope: TenantScope, mode: AccessMode): Array<[string, string]> {
     const settings: Array<[string, string]> = [
       ['app.tenant_id', scope.tenantId],
       ['app.user_id', scope.subject],
@@ -94,6 +111,11 @@ export class TenantDatabase {
     // Read-only may be switched on at any point of a transaction (read-write may not).
     if (mode === 'read') settings.push(['transaction_read_only', 'on']);
     if (this.#options.assumeRole) settings.push(['role', this.#options.assumeRole]);
+    return settings;
+  }
+
+  /** The settings as the transaction's first statement (when its BEGIN did not carry them). */
+  async #set(tx: TenantTx, settings: SettingsForBegin['settings']): Promise<void> {
     const calls = settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
     // One round trip for all settings.
     await tx.$queryRawUnsafe(`select ${calls.join(', ')}`, ...settings.flat());

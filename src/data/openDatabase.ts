@@ -20,6 +20,7 @@ import { connectPostgres, pgliteSqlClient, type SqlClient } from './SqlClient.js
 import { lockDataDirectory } from './dataDirectoryLock.js';
 import { serialTransactions } from './serialTransactions.js';
 import { preparedStatementNames } from './preparedStatements.js';
+import { SettingsInBeginClient } from './settingsInBegin.js';
 import { TenantDatabase } from './TenantDatabase.js';
 import { assertAppRoleIsConfined } from './rlsCheck.js';
 import { pgliteListen, postgresListen, type Listen } from './listen.js';
@@ -234,6 +235,8 @@ async function openPostgres(
   }
   // The pool is ours (its figures are metrics); the adapter ends it on disconnect.
   const pool = new pg.Pool({
+    // Each transaction's tenant settings go with its BEGIN (settingsInBegin.ts).
+    Client: SettingsInBeginClient,
     connectionString: config.url,
     max: settings.max,
     connectionTimeoutMillis: settings.connectTimeoutMs,

@@ -7,22 +7,22 @@
  * Runs against embedded PGlite, or the real PostgreSQL of DATABASE_URL / DATABASE_OWNER_URL.
  */
 import { randomUUID } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenDatabase } from '../../src/data/openDatabase.js';
-import { TenantDatabase, type AccessMode, type TenantTx } from '../../src/data/TenantDatabase.js';
+import { DEFAULT_POOL, type DatabaseConfig } from '../../src/config.js';
+import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import type { AccessMode, TenantTx } from '../../src/data/TenantDatabase.js';
 import { APP_ROLE, OWNER_ROLE } from '../../src/data/roles.js';
 import { createWorkflow, findWorkflow, shareWorkflow } from '../../src/domain/workflowCommands.js';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client.js';
+import { Prisma } from '../../src/generated/prisma/client.js';
 import {
   createTestTenant,
   openTestDatabase,
+  testDatabaseConfig,
   usingPostgres,
   type TestTenant,
 } from '../support/testDatabase.js';
 import { rejection, sqlRejection, type SqlFailure } from '../support/sqlErrors.js';
-import { serialTransactions } from '../../src/data/serialTransactions.js';
 
 /** Every table holding tenant data, with the column naming its tenant. */
 const TENANT_TABLES = {
@@ -754,15 +754,18 @@ describe('read transactions', () => {
 describe('app.tenant_id is transaction-local', () => {
   it('each transaction sees only its own tenant, and nothing is left on the connection afterwards', async () => {
     // One connection for everything, so a leak would show. Embedded: PGlite has exactly one
-    // connection, shared by the app path and asOwner. PostgreSQL: a pool of size 1.
-    const prisma = usingPostgres
-      ? new PrismaClient({
-          adapter: serialTransactions(
-            new PrismaPg({ connectionString: process.env['DATABASE_URL']!, max: 1 }),
-          ),
-        })
+    // connection, shared by the app path and asOwner. PostgreSQL: the request pool (its
+    // settings sent with each BEGIN, its statements prepared) with a single connection.
+    const single = usingPostgres
+      ? await openDatabase(
+          {
+            ...(testDatabaseConfig() as Extract<DatabaseConfig, { kind: 'postgres' }>),
+            pool: { ...DEFAULT_POOL, max: 1 },
+          },
+          { transactionTimeoutMs: 20_000 },
+        )
       : undefined;
-    const tenants = prisma ? new TenantDatabase(prisma, { timeoutMs: 20_000 }) : db.tenants;
+    const tenants = single?.tenants ?? db.tenants;
     type Probe = { pid: number; tenant: string | null; user: string | null; ro: string };
     const probeSql = `select pg_backend_pid() as pid, current_setting('app.tenant_id', true) as tenant,
         current_setting('app.user_id', true) as "user", current_setting('transaction_read_only') as ro`;
@@ -773,8 +776,8 @@ describe('app.tenant_id is transaction-local', () => {
         async (tx) => (await tx.$queryRawUnsafe<Probe[]>(probeSql))[0]!,
       );
     const between = async (): Promise<Probe> =>
-      prisma
-        ? (await prisma.$queryRawUnsafe<Probe[]>(probeSql))[0]!
+      single
+        ? (await single.prisma.$queryRawUnsafe<Probe[]>(probeSql))[0]!
         : db.asOwner(async (sql) => (await sql.query<Probe>(probeSql))[0]!);
 
     try {
@@ -809,8 +812,10 @@ describe('app.tenant_id is transaction-local', () => {
       // All of it happened on one and the same server connection.
       const pids = new Set([first, afterCommit, second, afterRollback, third].map((p) => p.pid));
       expect(pids.size).toBe(1);
+      // PostgreSQL: every one of the four transactions had its settings sent with its BEGIN.
+      if (single) expect(single.tenants.settingsSentWithBegin).toBe(4);
     } finally {
-      await prisma?.$disconnect();
+      await single?.close();
     }
   });
 });
