@@ -19,7 +19,7 @@ import { ErrorCode } from '../errors/ErrorCode.js';
 import type { Actor } from '../domain/workflowCommands.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
 import type { AuthorizationData, CallerAccount } from '../authz/AuthorizationData.js';
-import type { OrgRole } from '../generated/prisma/enums.js';
+import type { OrgRole, ShareRole } from '../generated/prisma/enums.js';
 import type { Principal } from '../authn/Principal.js';
 import type { OperationAuditLog } from '../audit/OperationAuditLog.js';
 import type { Changed } from '../domain/Changed.js';
@@ -74,6 +74,14 @@ const NODE_TYPES_SQL = Object.entries(NODE_TABLES)
       `select id::text as id, '${type}' as type from ${table} where tenant_id = $1::uuid and id = any($2::uuid[])`,
   )
   .join(' union all ');
+
+/** A row of `workflow_shares` as the shares loader reads it. */
+interface ShareRow {
+  readonly workflow_id: string;
+  readonly user_id: string;
+  readonly role: ShareRole;
+  readonly created_at: Date;
+}
 
 /** The caller's account, with its roles typed as stored (see AuthorizationData). */
 export interface Caller extends CallerAccount {
@@ -177,14 +185,29 @@ export class RequestData implements AuthorizationData {
     return groupByKey(ids, rows, (r) => r.workflowId);
   });
 
+  /**
+   * Shares of workflows, oldest first, as `workflowShare.findMany` would return them
+   * (test/integration/sharesLoader.test.ts compares the two). The list's one relation —
+   * every row of a page asks for it — so it is one statement with the ids as one array
+   * parameter (one prepared statement for every page size, where Prisma's `in (…)` writes
+   * a text per length), through Prisma's raw path in the same transaction under RLS,
+   * without the model layer's per-row mapping.
+   */
   readonly sharesByWorkflow = new DataLoader<string, WorkflowShare[]>(async (ids) => {
     const rows = await (
       await this.tx()
-    ).workflowShare.findMany({
-      where: { tenantId: this.tenantId, workflowId: { in: [...ids] } },
-      orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
-    });
-    return groupByKey(ids, rows, (r) => r.workflowId);
+    ).$queryRaw<ShareRow[]>`
+      select workflow_id, user_id, role::text as role, created_at from workflow_shares
+       where tenant_id = ${this.tenantId}::uuid and workflow_id = any(${[...ids]}::uuid[])
+       order by created_at, user_id`;
+    const shares = rows.map((r): WorkflowShare => ({
+      tenantId: this.tenantId,
+      workflowId: r.workflow_id,
+      userId: r.user_id,
+      role: r.role,
+      createdAt: r.created_at,
+    }));
+    return groupByKey(ids, shares, (r) => r.workflowId);
   });
 
   /**
