@@ -39,7 +39,6 @@ import { AuthzMetrics } from '../authz/authzMetrics.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
 import type { AuthorizerFactory } from '../authz/RequestAuthorizer.js';
 import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
-import { selfContainedTypes } from '../authz/spicedb/selfContainedTypes.js';
 import {
   connectSpiceDb,
   deadlineArgs,
@@ -186,12 +185,9 @@ export async function createGatehouse(
   });
   let spicedb: SpiceDbConnection | undefined;
   let instanceLock: SqlClient | undefined;
-  const authzSchema = await readFile(AUTHZ_SCHEMA_FILE, 'utf8');
   const decisions = new DecisionCache({
     ttlMs: config.authz.cacheTtlMs,
     maxEntries: config.authz.cacheMaxEntries,
-    // A write on a workflow forgets that workflow's decisions, not every decision.
-    selfContainedTypes: selfContainedTypes(authzSchema),
   });
   const auditFeed = new AuditFeed({ tenants: db.tenants, listen: db.listen, logger });
   let relay: OutboxRelay;
@@ -205,9 +201,9 @@ export async function createGatehouse(
     if (spicedb.kind === 'embedded' && config.database.kind === 'postgres') {
       instanceLock = await claimEmbeddedSpiceDb(config.database.url);
     }
-    await ensureSchema(spicedb, authzSchema);
+    await ensureSchema(spicedb, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
     relay = new OutboxRelay({
-      onWrite: (written) => decisions.invalidate(written),
+      onWrite: () => decisions.invalidate(),
       prisma: db.prisma,
       spicedb,
       logger,

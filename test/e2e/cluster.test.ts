@@ -201,8 +201,12 @@ describe.skipIf(!process.env['DATABASE_ADMIN_URL'] || (!hasNginx && !process.env
       const prefix = `load ${randomUUID()}`;
       const acknowledged = new Map<string, string>(); // name → id
 
-      /** The workflow named `name` among bob's, page by page (undefined: none, or no answer). */
-      async function findByName(name: string): Promise<{ id: string } | undefined> {
+      /**
+       * The workflow named `name` among bob's, page by page: its id, `null` when every page
+       * was read and none has it, `undefined` when a page got no answer (then nothing is
+       * known: a create that got no answer may have committed).
+       */
+      async function findByName(name: string): Promise<{ id: string } | null | undefined> {
         let after: string | null = null;
         for (;;) {
           const page = await gql(
@@ -219,16 +223,24 @@ describe.skipIf(!process.env['DATABASE_ADMIN_URL'] || (!hasNginx && !process.env
           if (!list) return undefined;
           const hit = list.edges.find((e) => e.node.name === name);
           if (hit) return hit.node;
-          if (!list.pageInfo.hasNextPage) return undefined;
+          if (!list.pageInfo.hasNextPage) return null;
           after = list.pageInfo.endCursor;
         }
       }
 
-      /** Creates `name` until acknowledged; before a retry, reads whether it was made. */
+      /**
+       * Creates `name` until acknowledged; before a retry, reads whether it was made, until
+       * the read answers (a client without idempotency keys must know before it repeats).
+       */
       async function createUntilAcknowledged(name: string): Promise<void> {
         for (let attempt = 0; attempt < 50; attempt++) {
           if (attempt > 0) {
-            const edge = await findByName(name);
+            let edge = await findByName(name);
+            for (let read = 0; edge === undefined && read < 50; read++) {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              edge = await findByName(name);
+            }
+            if (edge === undefined) throw new Error(`${name}: never learnt whether it was made`);
             if (edge) {
               acknowledged.set(name, edge.id);
               return;

@@ -60,13 +60,8 @@ export interface OutboxRelayOptions {
   readonly deadlineMs: number;
   /** Background sweep interval; 0 disables the timer (tests drive `drain`). */
   readonly sweepIntervalMs: number;
-  /**
-   * Called before and after every write to SpiceDB with the objects whose relationships it
-   * writes (the decision cache invalidates their decisions).
-   */
-  readonly onWrite?: (
-    written: ReadonlyArray<Pick<RelationshipTuple, 'resourceType' | 'resourceId'>>,
-  ) => void;
+  /** Called before and after every write to SpiceDB (the decision cache invalidates itself). */
+  readonly onWrite?: () => void;
   /** Records each write's duration and relationships. */
   readonly metrics?: AuthzMetrics;
 }
@@ -241,12 +236,11 @@ export class OutboxRelay {
     changes: ReadonlyArray<{ operation: OutboxOperation; tuple: RelationshipTuple }>,
   ): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
-    const written = changes.map((c) => c.tuple);
-    this.#options.onWrite?.(written);
+    this.#options.onWrite?.();
     try {
       return await this.#writeChunks(changes);
     } finally {
-      this.#options.onWrite?.(written);
+      this.#options.onWrite?.();
     }
   }
 
