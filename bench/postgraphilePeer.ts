@@ -7,9 +7,8 @@
  * Per request it verifies the same ES256 development JWT Gatehouse verifies (issuer,
  * audience, `exp`, `sub`, the tenant claim as a UUID) against the development signing key's
  * public JWK (src/authn/devSigningKey.ts), and hands PostGraphile the transaction-local
- * settings src/data/TenantDatabase.ts sets: `app.tenant_id` (the tenant claim) and
- * `app.user_id` (`sub`). PostGraphile applies them with `set_config(…, true)` in the
- * request's transaction. No token: no settings, so the RLS policies match no row; a token
+ * setting src/data/TenantDatabase.ts sets: `app.tenant_id` (the tenant claim).
+ * PostGraphile applies it with `set_config(…, true)` in the request's transaction. No token: no settings, so the RLS policies match no row; a token
  * that does not verify: 401 before any GraphQL work (a grafserv middleware).
  *
  * Environment: DATABASE_URL, PEER_PUBLIC_JWK (JSON), PEER_POOL_MAX (default 10, Gatehouse's
@@ -65,7 +64,7 @@ async function pgSettingsOf(
     const tenant = payload[TENANT_CLAIM];
     if (typeof tenant !== 'string' || !UUID.test(tenant)) return undefined;
     // As src/data/TenantDatabase.ts sets them (PostGraphile: set_config(…, true)).
-    return { 'app.tenant_id': tenant, 'app.user_id': String(payload.sub) };
+    return { 'app.tenant_id': tenant };
   } catch {
     return undefined;
   }

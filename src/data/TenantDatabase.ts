@@ -1,6 +1,6 @@
 /**
  * The only way application code reaches tenant data: a Prisma interactive transaction
- * whose first statement sets the tenant (and user) as transaction-local settings.
+ * whose first statement sets the tenant as a transaction-local setting.
  *
  * `set_config(name, value, true)` is `SET LOCAL`: the value vanishes at COMMIT/ROLLBACK,
  * so a pooled connection can never carry one request's tenant into the next request
@@ -24,7 +24,7 @@ export type TenantTx = TransactionClient;
 export interface TenantScope {
   /** Tenant UUID from the verified principal. */
   readonly tenantId: string;
-  /** The principal's subject, for policies and audit. */
+  /** The principal's subject (the application's: the database is told only the tenant). */
   readonly subject: string;
 }
 
@@ -102,12 +102,13 @@ export class TenantDatabase {
     );
   }
 
-  /** The transaction's settings: tenant, user, read-only for reads, the role to assume. */
+  /**
+   * The transaction's settings: the tenant, read-only for reads, the role to assume. Only
+   * what the database's policies read — not the principal's subject, which would otherwise
+   * stand in every BEGIN's text (statement spans, the server's logs).
+   */
   #settings(scope: TenantScope, mode: AccessMode): Array<[string, string]> {
-    const settings: Array<[string, string]> = [
-      ['app.tenant_id', scope.tenantId],
-      ['app.user_id', scope.subject],
-    ];
+    const settings: Array<[string, string]> = [['app.tenant_id', scope.tenantId]];
     // Read-only may be switched on at any point of a transaction (read-write may not).
     if (mode === 'read') settings.push(['transaction_read_only', 'on']);
     if (this.#options.assumeRole) settings.push(['role', this.#options.assumeRole]);
