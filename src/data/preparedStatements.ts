@@ -8,11 +8,10 @@
  * Bounded: PostgreSQL keeps a connection's prepared statements until it closes, and
  * Prisma writes one text per length of an `IN (…)` list, so only the first `max` distinct
  * texts get a name (the hot ones come first) and later ones run as the unnamed statement
-(`''`, parsed on every execution), as before. The
- * same text always has the same name, on every connection. Only statements with
- * parameters are named (`BEGIN`, `COMMIT`: nothing to plan). `max` 0 names nothing — for
- * a pooler that cannot carry prepared statements (PgBouncer before 1.21 in transaction
- * mode).
+ * (`''`, parsed on every execution), as before. The same text always has the same name,
+ * on every connection. Only statements with parameters are named (`BEGIN`, `COMMIT`:
+ * nothing to plan). `max` 0 names nothing — for a pooler that cannot carry prepared
+ * statements (PgBouncer before 1.21 in transaction mode).
  */
 
 /** What the driver adapter passes (Prisma's SqlQuery). */

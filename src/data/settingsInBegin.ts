@@ -1,8 +1,8 @@
 /**
- * The tenant settings of a transaction sent with its `BEGIN`, in one round trip: the
- * driver adapter opens a Prisma transaction with a bare `BEGIN` of its own, and without
- * this the settings would follow as a second statement (a second round trip, and a
- * second pass through Prisma's raw query path) on every request.
+ * The settings of a transaction (its tenant; read-only for reads) sent with its `BEGIN`,
+ * in one round trip: the driver adapter opens a Prisma transaction with a bare `BEGIN` of
+ * its own, and without this the settings would follow as a second statement (a second
+ * round trip, and a second pass through Prisma's raw query path) on every request.
  *
  * TenantDatabase runs `prisma.$transaction` inside {@link withSettingsInBegin}; the request
  * pool's connections are {@link SettingsInBeginClient}s, which replace the first `BEGIN`
