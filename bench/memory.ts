@@ -82,8 +82,8 @@ if (ENTRY === 'dist') {
   if (build.status !== 0) throw new Error('npm run build failed');
 }
 
-/** One server configuration's rows and verdict. */
-async function measure(spicedbKind: SpiceDbKind): Promise<string[]> {
+/** One server configuration's table rows and its verdict against the targets. */
+async function measure(spicedbKind: SpiceDbKind): Promise<{ rows: string[]; verdict: string }> {
   const keysDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-memory-'));
   // A tenant of its own: its relationships wait in the outbox for this server's relay.
   const token = await processBenchTenant(keysDir);
@@ -134,10 +134,8 @@ async function measure(spicedbKind: SpiceDbKind): Promise<string[]> {
     rows.push(`| ${spicedbKind} | after ${IDLE_SECONDS} s of rest | ${rested.toFixed(0)} | — |`);
     const peak = Math.max(...afterRuns);
     const growth = afterRuns.at(-1)! / afterRuns[0]!;
-    verdicts.push(
-      `${spicedbKind}: after the load ${peak.toFixed(0)} MiB at most (target ≤ 450); rested ${((rested / idle - 1) * 100).toFixed(0)}% above idle (target ≤ 20%); last run / first run ${(growth * 100).toFixed(0)}% (no growth: ≈ 100%)`,
-    );
-    return rows;
+    const verdict = `${spicedbKind}: after the load ${peak.toFixed(0)} MiB at most (target ≤ 450); rested ${((rested / idle - 1) * 100).toFixed(0)}% above idle (target ≤ 20%); last run / first run ${(growth * 100).toFixed(0)}% (no growth: ≈ 100%)`;
+    return { rows, verdict };
   } finally {
     await stopServerProcess(server);
     await spicedb?.stop();
@@ -145,9 +143,8 @@ async function measure(spicedbKind: SpiceDbKind): Promise<string[]> {
   }
 }
 
-const verdicts: string[] = [];
-const rows: string[] = [];
-for (const kind of SPICEDBS as SpiceDbKind[]) rows.push(...(await measure(kind)));
+const results = [];
+for (const kind of SPICEDBS as SpiceDbKind[]) results.push(await measure(kind));
 const runtime =
   ENTRY === 'dist' ? `dist/main.js (node ${nodeArgs.join(' ')})` : 'src/main.ts (tsx)';
 process.stdout.write(
@@ -156,9 +153,9 @@ process.stdout.write(
     '',
     '| SpiceDB | when | RSS MiB | requests answered |',
     '|---|---|---:|---:|',
-    ...rows,
+    ...results.flatMap((r) => r.rows),
     '',
-    ...verdicts.map((v) => `- ${v}`),
+    ...results.map((r) => `- ${r.verdict}`),
     '',
   ].join('\n'),
 );

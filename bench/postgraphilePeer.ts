@@ -7,9 +7,10 @@
  * Per request it verifies the same ES256 development JWT Gatehouse verifies (issuer,
  * audience, `exp`, `sub`, the tenant claim as a UUID) against the development signing key's
  * public JWK (src/authn/devSigningKey.ts), and hands PostGraphile the transaction-local
- * setting src/data/TenantDatabase.ts sets: `app.tenant_id` (the tenant claim).
- * PostGraphile applies it with `set_config(…, true)` in the request's transaction. No token: no settings, so the RLS policies match no row; a token
- * that does not verify: 401 before any GraphQL work (a grafserv middleware).
+ * setting src/data/TenantDatabase.ts sets: `app.tenant_id` (the tenant claim). PostGraphile
+ * applies it with `set_config(…, true)` in the request's transaction. No token: no
+ * settings, so the RLS policies match no row; a token that does not verify: 401 before any
+ * GraphQL work (a grafserv middleware).
  *
  * Environment: DATABASE_URL, PEER_PUBLIC_JWK (JSON), PEER_POOL_MAX (default 10, Gatehouse's
  * DB_POOL_MAX default). Listens on 127.0.0.1, a free port, and prints one JSON line
@@ -63,7 +64,7 @@ async function pgSettingsOf(
     });
     const tenant = payload[TENANT_CLAIM];
     if (typeof tenant !== 'string' || !UUID.test(tenant)) return undefined;
-    // As src/data/TenantDatabase.ts sets them (PostGraphile: set_config(…, true)).
+    // As src/data/TenantDatabase.ts sets it (PostGraphile: set_config(…, true)).
     return { 'app.tenant_id': tenant };
   } catch {
     return undefined;

@@ -9,8 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POOL, type DatabaseConfig } from '../../src/config.js';
-import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import type { OpenDatabase } from '../../src/data/openDatabase.js';
 import type { AccessMode, TenantTx } from '../../src/data/TenantDatabase.js';
 import { APP_ROLE, OWNER_ROLE } from '../../src/data/roles.js';
 import { createWorkflow, findWorkflow, shareWorkflow } from '../../src/domain/workflowCommands.js';
@@ -18,7 +17,7 @@ import { Prisma } from '../../src/generated/prisma/client.js';
 import {
   createTestTenant,
   openTestDatabase,
-  testDatabaseConfig,
+  openTestPool,
   usingPostgres,
   type TestTenant,
 } from '../support/testDatabase.js';
@@ -756,15 +755,7 @@ describe('app.tenant_id is transaction-local', () => {
     // One connection for everything, so a leak would show. Embedded: PGlite has exactly one
     // connection, shared by the app path and asOwner. PostgreSQL: the request pool (its
     // settings sent with each BEGIN, its statements prepared) with a single connection.
-    const single = usingPostgres
-      ? await openDatabase(
-          {
-            ...(testDatabaseConfig() as Extract<DatabaseConfig, { kind: 'postgres' }>),
-            pool: { ...DEFAULT_POOL, max: 1 },
-          },
-          { transactionTimeoutMs: 20_000 },
-        )
-      : undefined;
+    const single = usingPostgres ? await openTestPool({ max: 1 }) : undefined;
     const tenants = single?.tenants ?? db.tenants;
     type Probe = { pid: number; tenant: string | null; user: string | null; ro: string };
     const probeSql = `select pg_backend_pid() as pid, current_setting('app.tenant_id', true) as tenant,

@@ -7,27 +7,21 @@
  * when the statement runs, not when it was planned).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POOL, type DatabaseConfig } from '../../src/config.js';
-import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
+import { DEFAULT_POOL } from '../../src/config.js';
+import type { OpenDatabase } from '../../src/data/openDatabase.js';
 import type { TenantTx } from '../../src/data/TenantDatabase.js';
 import { TenantDatabase } from '../../src/data/TenantDatabase.js';
 import {
   createTestTenant,
   openTestDatabase,
-  testDatabaseConfig,
+  openTestPool,
   usingPostgres,
   type TestTenant,
 } from '../support/testDatabase.js';
 
-type Postgres = Extract<DatabaseConfig, { kind: 'postgres' }>;
-
 /** The request pool on a single connection, preparing up to `preparedStatements` texts. */
 function oneConnection(preparedStatements: number): Promise<OpenDatabase> {
-  const config = testDatabaseConfig() as Postgres;
-  return openDatabase(
-    { ...config, pool: { ...DEFAULT_POOL, max: 1, preparedStatements } },
-    { transactionTimeoutMs: 10_000 },
-  );
+  return openTestPool({ max: 1, preparedStatements });
 }
 
 /** The workflows the transaction's tenant sees, by RLS alone: the statement names no tenant. */

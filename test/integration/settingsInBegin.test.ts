@@ -1,9 +1,9 @@
 /**
- * The tenant setting of a transaction goes with its BEGIN on PostgreSQL (data/settingsInBegin.ts):
- * one round trip instead of two, every setting an escaped literal, and nothing of the
- * principal in the statement. Against the real
- * PostgreSQL of the run (embedded: the adapter sends its own BEGIN and the settings follow
- * as the first statement — the fallback, which must hold just the same).
+ * The tenant setting of a transaction goes with its BEGIN on PostgreSQL
+ * (data/settingsInBegin.ts): one round trip instead of two, every setting an escaped
+ * literal, and nothing of the principal in the statement. Against the real PostgreSQL of
+ * the run (embedded: the adapter sends its own BEGIN and the settings follow as the first
+ * statement — the fallback, which must hold just the same).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginWithSettings } from '../../src/data/settingsInBegin.js';

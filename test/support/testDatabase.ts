@@ -4,7 +4,7 @@
  * embedded PostgreSQL (PGlite) per test file. Both are migrated and use the same roles.
  */
 import { randomUUID } from 'node:crypto';
-import type { DatabaseConfig } from '../../src/config.js';
+import { DEFAULT_POOL, type DatabaseConfig, type PoolSettings } from '../../src/config.js';
 import { openDatabase, type OpenDatabase } from '../../src/data/openDatabase.js';
 import { TenantDatabase } from '../../src/data/TenantDatabase.js';
 import { enqueueRelationships, touch } from '../../src/authz/outbox/RelationshipOutbox.js';
@@ -22,6 +22,20 @@ export function testDatabaseConfig(): DatabaseConfig {
 
 export function openTestDatabase(): Promise<OpenDatabase> {
   return openDatabase(testDatabaseConfig(), { transactionTimeoutMs: 20_000 });
+}
+
+/**
+ * The run's PostgreSQL through the production request pool (prepared statements, settings
+ * sent with BEGIN) with `pool` over the defaults — e.g. a single connection, on which a
+ * setting or a plan left behind would show. PostgreSQL runs only.
+ */
+export function openTestPool(pool: Partial<PoolSettings>): Promise<OpenDatabase> {
+  const config = testDatabaseConfig();
+  if (config.kind !== 'postgres') throw new Error('openTestPool needs DATABASE_URL');
+  return openDatabase(
+    { ...config, pool: { ...DEFAULT_POOL, ...pool } },
+    { transactionTimeoutMs: 20_000 },
+  );
 }
 
 export interface TestTenant {
