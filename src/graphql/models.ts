@@ -24,8 +24,8 @@ export interface PageModel<T> {
 }
 
 export interface WorkflowConnectionModel extends PageModel<Workflow> {
-  /** What the caller may see, for `totalCount`. */
-  readonly where: Prisma.WorkflowWhereInput;
+  /** What the caller may see and the filter, as SQL over `workflows w`, for `totalCount`. */
+  readonly visible: Prisma.Sql;
 }
 
 export interface CredentialConnectionModel extends PageModel<CredentialModel> {

@@ -16,10 +16,9 @@ import type { User } from '../../src/generated/prisma/client.js';
 
 const LISTS = {
   workflow: (tx: TenantTx, tenantId: string, me: User) =>
-    tx.workflow.findMany({
-      where: { AND: [{ tenantId }, visibleWorkflows({ ...me, kind: 'user' })] },
-      select: { id: true },
-    }),
+    tx.$queryRaw<Array<{ id: string }>>`
+      select id::text as id from workflows w
+       where w.tenant_id = ${tenantId}::uuid and ${visibleWorkflows({ ...me, kind: 'user' })}`,
   credential: (tx: TenantTx, tenantId: string, me: User) =>
     tx.credential.findMany({
       where: { AND: [{ tenantId }, visibleCredentials(me)] },

@@ -4,6 +4,7 @@
  * page is always returned newest first. Keyset paging: a cursor names a position in the
  * order, never a row a caller may see, so RLS and authorization apply to every page.
  */
+import { Prisma } from '../../generated/prisma/client.js';
 import { badUserInput } from '../../errors/clientErrors.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import type { PageModel } from '../models.js';
@@ -106,6 +107,27 @@ export function keyset(request: PageRequest<CursorPosition>): {
       }
     : {};
   return { where, orderBy: [{ createdAt: order }, { id: order }], take: request.size + 1 };
+}
+
+/**
+ * {@link keyset} as SQL, for a list read by hand (graphql/workflowPage.ts): the condition
+ * and order over the `created_at` and `id` columns of the table aliased `alias`, and the
+ * number of rows to fetch. The row comparison `(created_at, id) <= (…)` is the same as
+ * keyset's `OR`; every value is a parameter.
+ */
+export function keysetSql(
+  request: PageRequest<CursorPosition>,
+  alias: 'w',
+): { where: Prisma.Sql; orderBy: Prisma.Sql; limit: number } {
+  const forward = request.direction === 'forward';
+  const columns = Prisma.raw(`(${alias}.created_at, ${alias}.id)`);
+  const position = request.cursor;
+  const where = position
+    ? Prisma.sql`${columns} ${Prisma.raw(forward ? '<' : '>')} (${position.createdAt}::timestamptz, ${position.id}::uuid)`
+    : Prisma.sql`true`;
+  const order = forward ? 'desc' : 'asc';
+  const orderBy = Prisma.raw(`${alias}.created_at ${order}, ${alias}.id ${order}`);
+  return { where, orderBy, limit: request.size + 1 };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../generated/graphql.js';
-import type { Prisma, Workflow } from '../../generated/prisma/client.js';
+import { Prisma, type Workflow } from '../../generated/prisma/client.js';
 import type { RequestData } from '../RequestData.js';
 import { requireId } from '../../domain/inputValidation.js';
 import {
@@ -9,10 +9,12 @@ import {
   unshareWorkflow,
   updateWorkflow,
 } from '../../domain/workflowCommands.js';
-import { checkedPage, connectionFields, emptyPage, keyset, positionPageRequest } from './paging.js';
+import { checkedPage, connectionFields, emptyPage, positionPageRequest } from './paging.js';
 import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
+import { readWorkflowPage } from '../workflowPage.js';
+import { selectsField } from '../selectsField.js';
 import { selectedPermissions } from '../../authz/selectedPermissions.js';
 
 /** A workflow of the tenant by id (`workflow(id:)`, `node(id:)`), or null. */
@@ -27,27 +29,27 @@ export const workflowResolvers: Resolvers = {
       const request = positionPageRequest(args);
       // A user, or a service account (with its roles: it owns and is shared nothing).
       const user = await data.currentCaller();
-      if (!user) return { ...emptyPage(), where: { id: { in: [] } } };
-      const where: Prisma.WorkflowWhereInput = {
-        AND: [
-          { tenantId: data.tenantId },
-          args.filter?.status ? { status: args.filter.status } : {},
-          visibleWorkflows(user),
-        ],
-      };
-      const page = keyset(request);
-      const rows = await (
-        await data.tx()
-      ).workflow.findMany({
-        where: { AND: [where, page.where] },
-        orderBy: page.orderBy,
-        take: page.take,
-      });
+      if (!user) return { ...emptyPage(), visible: Prisma.sql`false` };
+      const visible = Prisma.sql`${visibleWorkflows(user)}${
+        args.filter?.status
+          ? Prisma.sql` and w.status = ${args.filter.status}::"WorkflowStatus"`
+          : Prisma.empty
+      }`;
+      const { rows, shares } = await readWorkflowPage(
+        await data.tx(),
+        data.tenantId,
+        visible,
+        request,
+        // edges → node → shares
+        selectsField(info, 'shares', 3),
+      );
+      // The loader answers `Workflow.shares` from what the page read (its rule still decides).
+      for (const [id, list] of shares ?? []) data.sharesByWorkflow.prime(id, list);
       // One bulk check for the page; the per-field checks below then hit its memo.
       const checked = await checkedPage(rows, request, (p) =>
         ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', selectedPermissions(info, 'workflow')),
       );
-      return { ...checked, where };
+      return { ...checked, visible };
     },
     workflow: (_parent, args, ctx) => readWorkflow(requireData(ctx), requireId(args.id, 'id')),
   },
@@ -81,8 +83,15 @@ export const workflowResolvers: Resolvers = {
   },
   WorkflowConnection: {
     ...connectionFields,
-    totalCount: async (conn, _args, ctx) =>
-      (await requireData(ctx).tx()).workflow.count({ where: conn.where }),
+    totalCount: async (conn, _args, ctx) => {
+      const data = requireData(ctx);
+      const [row] = await (
+        await data.tx()
+      ).$queryRaw<Array<{ count: number }>>`
+        select count(*)::int as count from workflows w
+         where w.tenant_id = ${data.tenantId}::uuid and ${conn.visible}`;
+      return row!.count;
+    },
   },
   Workflow: {
     owner: async (wf, _args, ctx) => mustExist(await requireData(ctx).users.load(wf.ownerId)),
