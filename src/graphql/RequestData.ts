@@ -210,6 +210,22 @@ export class RequestData implements AuthorizationData {
     return groupByKey(ids, shares, (r) => r.workflowId);
   });
 
+  /** Shares read with a page of the list (graphql/workflowPage.ts), by workflow id. */
+  readonly #pageShares = new Map<string, WorkflowShare[]>();
+
+  /** Remembers the shares a page read brought, for {@link sharesOf}. */
+  knowShares(shares: ReadonlyMap<string, WorkflowShare[]>): void {
+    for (const [id, list] of shares) this.#pageShares.set(id, list);
+  }
+
+  /**
+   * A workflow's shares: without a promise when its page brought them — so the fields of a
+   * listed workflow complete synchronously — else through the loader.
+   */
+  sharesOf(workflowId: string): WorkflowShare[] | Promise<WorkflowShare[]> {
+    return this.#pageShares.get(workflowId) ?? this.sharesByWorkflow.load(workflowId);
+  }
+
   /**
    * What the outbox relay recorded for these objects: when each was last written and the
    * newest ZedToken among them, so checks on them see at least the relationships written
@@ -469,6 +485,7 @@ export class RequestData implements AuthorizationData {
     } finally {
       this.#commits += 1;
       this.#writes.clear();
+      this.#pageShares.clear();
       this.#policySettings = undefined;
       for (const loader of [
         this.users,

@@ -43,8 +43,8 @@ export const workflowResolvers: Resolvers = {
         // edges → node → shares
         selectsField(info, 'shares', 3),
       );
-      // The loader answers `Workflow.shares` from what the page read (its rule still decides).
-      for (const [id, list] of shares ?? []) data.sharesByWorkflow.prime(id, list);
+      // `Workflow.shares` answers from what the page read (its rule still decides).
+      if (shares) data.knowShares(shares);
       // One bulk check for the page; the per-field checks below then hit its memo.
       const checked = await checkedPage(rows, request, (p) =>
         ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', selectedPermissions(info, 'workflow')),
@@ -97,7 +97,7 @@ export const workflowResolvers: Resolvers = {
     owner: async (wf, _args, ctx) => mustExist(await requireData(ctx).users.load(wf.ownerId)),
     team: (wf, _args, ctx) => (wf.teamId ? requireData(ctx).teams.load(wf.teamId) : null),
     approvals: (wf, _args, ctx) => requireData(ctx).approvalsByWorkflow.load(wf.id),
-    shares: (wf, _args, ctx) => requireData(ctx).sharesByWorkflow.load(wf.id),
+    shares: (wf, _args, ctx) => requireData(ctx).sharesOf(wf.id),
   },
   Approval: {
     approver: async (a, _args, ctx) => mustExist(await requireData(ctx).users.load(a.approverId)),
