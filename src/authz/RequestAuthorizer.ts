@@ -33,6 +33,7 @@ import type { PolicyEngine, PolicyName } from './opa/PolicyEngine.js';
 import type { PolicyData } from './opa/PolicyData.js';
 import { storedForm } from './opa/storedForm.js';
 import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
+import type { ListLookahead } from './selectedPermissions.js';
 
 export interface AuthorizerOptions {
   readonly spicedb: SpiceDbConnection;
@@ -301,8 +302,9 @@ export class RequestAuthorizer {
 
   /**
    * Keeps the objects the caller has `permission` on, in order — one bulk check, which also
-   * asks `prefetch` (the permissions the fields selected on these objects will need; see
-   * selectedPermissions), so those fields are then decided without another round.
+   * asks the permissions the fields selected on these objects will need, while the
+   * `@classified` decisions they need are made (`lookahead`, see selectedPermissions), so
+   * those fields are then decided without another round and without a promise each.
    * Fail closed: a list that cannot be checked is an error, never a partial or full list.
    */
   async filter<T>(
@@ -310,7 +312,7 @@ export class RequestAuthorizer {
     resourceType: string,
     idOf: (item: T) => string,
     permission: string,
-    prefetch: readonly string[] = [],
+    lookahead?: ListLookahead,
   ): Promise<T[]> {
     const ids = items.map(idOf);
     let checker: RelationshipChecker;
@@ -318,7 +320,15 @@ export class RequestAuthorizer {
       checker = await this.#checkerFor();
       if (!checker.hasSubject) return [];
       // (A permission asked twice is one check: the memo holds one per object.)
-      await checker.checkAll(resourceType, ids, [permission, ...prefetch]);
+      const checked = checker.checkAll(resourceType, ids, [
+        permission,
+        ...(lookahead?.permissions ?? []),
+      ]);
+      if (lookahead && ids.length > 0) {
+        await Promise.all([checked, this.#classifiedAhead(lookahead)]);
+      } else {
+        await checked;
+      }
     } catch (error) {
       this.options.logger.error('relationship check failed', {
         check: `${permission} on a list of ${resourceType}`,
@@ -341,6 +351,27 @@ export class RequestAuthorizer {
       if (allowed) kept.push(item);
     }
     return kept;
+  }
+
+  /**
+   * The `@classified` decisions of a list's fields, made as {@link policy} makes them for
+   * the first object (and memoised the same way). Never throws: a decision that fails is
+   * the field's own rule's to report (it finds the same failed decision).
+   */
+  async #classifiedAhead(lookahead: ListLookahead): Promise<void> {
+    await Promise.all(
+      lookahead.classified.map(async ({ field, policy }) => {
+        try {
+          await this.policy(
+            policy,
+            { classOf: policy.target.resourceType },
+            { args: {}, field, ...lookahead.context },
+          );
+        } catch {
+          // (Reported by the field's rule.)
+        }
+      }),
+    );
   }
 
   #listUnavailable(reasons: readonly string[]): GraphQLError {

@@ -1,7 +1,9 @@
 /**
  * Look-ahead for lists: which relationship permissions the fields selected on the listed
  * objects will ask for, so the list's one bulk check can ask them too and those fields
- * are then decided from the operation's memo, without a second round per level.
+ * are then decided from the operation's memo, without a second round per level; and which
+ * `@classified` decisions they need, so those are made once before the objects' fields
+ * run and each field finds its decision known, synchronously.
  *
  * Only a prefetch: every field is still decided by its own rule. Asking for a permission
  * that no field ends up needing (a field under @skip, say) costs a check, nothing else.
@@ -17,19 +19,36 @@ import {
   type GraphQLSchema,
   type SelectionNode,
 } from 'graphql';
-import type { FieldRequirements } from './directives.js';
+import type { FieldRequirements, PolicyRequirement } from './directives.js';
 
 /** Type name → field name → permissions checked on the parent object, by resource type. */
 type PermissionIndex = ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, string[]>>>;
 
-const indexes = new WeakMap<GraphQLSchema, PermissionIndex>();
+/** A `@classified` decision a field needs: the same for every object it is read on. */
+export interface ClassifiedField {
+  /** The field's schema coordinate, e.g. `Workflow.amount`. */
+  readonly field: string;
+  readonly policy: PolicyRequirement & { readonly target: { readonly kind: 'class' } };
+}
 
-/** Records, for `schema`, the permissions each field checks on its parent object. */
+interface LookaheadIndex {
+  readonly permissions: PermissionIndex;
+  /** Type name → field name → the field's `@classified` decisions. */
+  readonly classified: ReadonlyMap<string, ReadonlyMap<string, readonly ClassifiedField[]>>;
+}
+
+const indexes = new WeakMap<GraphQLSchema, LookaheadIndex>();
+
+/**
+ * Records, for `schema`, the permissions each field checks on its parent object and the
+ * `@classified` decisions it needs.
+ */
 export function indexParentPermissions(
   schema: GraphQLSchema,
   requirements: ReadonlyMap<string, FieldRequirements>,
 ): void {
   const index = new Map<string, Map<string, Map<string, string[]>>>();
+  const classified = new Map<string, Map<string, ClassifiedField[]>>();
   for (const req of requirements.values()) {
     const [typeName, fieldName] = req.coordinate.split('.') as [string, string];
     for (const p of req.permissions) {
@@ -42,8 +61,18 @@ export function indexParentPermissions(
       if (!list.includes(p.permission)) list.push(p.permission);
       byResource.set(p.resourceType, list);
     }
+    const policies = req.policies.flatMap((policy) =>
+      policy.target.kind === 'class'
+        ? [{ field: req.coordinate, policy: policy as ClassifiedField['policy'] }]
+        : [],
+    );
+    if (policies.length > 0) {
+      let fields = classified.get(typeName);
+      if (!fields) classified.set(typeName, (fields = new Map<string, ClassifiedField[]>()));
+      fields.set(fieldName, policies);
+    }
   }
-  indexes.set(schema, index);
+  indexes.set(schema, { permissions: index, classified });
 }
 
 /** The named type of `type.field`, if `type` has fields and that one. */
@@ -57,14 +86,17 @@ function fieldType(type: GraphQLNamedType, field: string): GraphQLNamedType | un
 const MAX_DEPTH = 4;
 
 /**
- * The permissions on objects of `resourceType` that the fields selected below the
- * current (list) field check on their parent: the first objects of that resource type
- * met on each path, i.e. the listed ones — not objects of the same type nested deeper.
+ * Calls `onListed` with the fields selected on each listed object below the current (list)
+ * field: the first objects of type `resourceType` met on each path (an object is listed when
+ * a field selected on it checks a permission on it as its parent) — not objects of the same
+ * type nested deeper.
  */
-export function selectedPermissions(info: GraphQLResolveInfo, resourceType: string): string[] {
-  const index = indexes.get(info.schema);
-  if (!index) return [];
-  const found = new Set<string>();
+function forEachListed(
+  info: GraphQLResolveInfo,
+  resourceType: string,
+  index: LookaheadIndex,
+  onListed: (typeName: string, fieldNames: readonly string[]) => void,
+): void {
   const visit = (
     selections: readonly SelectionNode[],
     type: GraphQLNamedType | undefined,
@@ -75,17 +107,15 @@ export function selectedPermissions(info: GraphQLResolveInfo, resourceType: stri
       for (const possible of info.schema.getPossibleTypes(type)) visit(selections, possible, depth);
       return;
     }
-    const fields = index.get(type.name);
+    const fields = index.permissions.get(type.name);
+    const names: string[] = [];
     let listed = false;
     for (const selection of selections) {
-      const permissions = fields
-        ?.get(selection.kind === Kind.FIELD ? selection.name.value : '')
-        ?.get(resourceType);
-      if (permissions) {
-        listed = true;
-        for (const p of permissions) found.add(p);
-      }
+      if (selection.kind !== Kind.FIELD) continue;
+      names.push(selection.name.value);
+      if (fields?.get(selection.name.value)?.get(resourceType)) listed = true;
     }
+    if (listed) onListed(type.name, names);
     for (const selection of selections) {
       switch (selection.kind) {
         case Kind.FIELD: {
@@ -126,5 +156,62 @@ export function selectedPermissions(info: GraphQLResolveInfo, resourceType: stri
       visit(node.selectionSet.selections, getNamedType(info.returnType), 0);
     }
   }
+}
+
+/**
+ * The permissions on objects of `resourceType` that the fields selected below the
+ * current (list) field check on their parent (the listed objects, see forEachListed).
+ */
+export function selectedPermissions(info: GraphQLResolveInfo, resourceType: string): string[] {
+  const index = indexes.get(info.schema);
+  if (!index) return [];
+  const found = new Set<string>();
+  forEachListed(info, resourceType, index, (typeName, fieldNames) => {
+    const fields = index.permissions.get(typeName);
+    for (const name of fieldNames) {
+      for (const p of fields?.get(name)?.get(resourceType) ?? []) found.add(p);
+    }
+  });
   return [...found];
+}
+
+/** The `@classified` decisions the fields selected on the listed objects need. */
+export function selectedClassified(
+  info: GraphQLResolveInfo,
+  resourceType: string,
+): ClassifiedField[] {
+  const index = indexes.get(info.schema);
+  if (!index) return [];
+  const found = new Map<string, ClassifiedField>();
+  forEachListed(info, resourceType, index, (typeName, fieldNames) => {
+    for (const name of fieldNames) {
+      for (const c of index.classified.get(typeName)?.get(name) ?? []) {
+        found.set(`${c.field} ${c.policy.decision}`, c);
+      }
+    }
+  });
+  return [...found.values()];
+}
+
+/** What a list's bulk check prepares for the fields selected on its objects. */
+export interface ListLookahead {
+  /** Permissions asked with the list's own (see selectedPermissions). */
+  readonly permissions: readonly string[];
+  /** `@classified` decisions made with it (see selectedClassified). */
+  readonly classified: readonly ClassifiedField[];
+  /** The request's context for those decisions, as the fields' own rules give it. */
+  readonly context: { readonly ip: string; readonly requestId: string };
+}
+
+/** The look-ahead of the current list field for its objects of `resourceType`. */
+export function listLookahead(
+  info: GraphQLResolveInfo,
+  resourceType: string,
+  ctx: { readonly clientIp: string; readonly requestId: string },
+): ListLookahead {
+  return {
+    permissions: selectedPermissions(info, resourceType),
+    classified: selectedClassified(info, resourceType),
+    context: { ip: ctx.clientIp, requestId: ctx.requestId },
+  };
 }

@@ -64,6 +64,25 @@ describe('batching: one CheckBulkPermissions per execution level', () => {
     expect((await checkedItems(server.gatehouse)) - before.items).toBe(300);
   });
 
+  it("decides the list's @classified field once for all its rows", async () => {
+    const token = await tokenFor(server, tenant, 1);
+    const evaluations = () =>
+      server.gatehouse.metrics.sum('gatehouse.policy.duration', {
+        'gatehouse.policy.decision': ['gatehouse/classification/decision'],
+      });
+    const before = await evaluations();
+    const res = await server.gql<{
+      workflows: { edges: Array<{ node: { amount: string | null } }> };
+    }>('{ workflows(first: 100) { edges { node { id amount } } } }', undefined, token);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.workflows.edges).toHaveLength(100);
+    expect(res.body.data?.workflows.edges.every((e) => e.node.amount !== null)).toBe(true);
+    // One evaluation for 100 rows: the decision is about the field's class of data, made
+    // with the list's bulk check (authorizationRules.test.ts shows the rows then find it
+    // known without a promise; knownDecisions.test.ts that the answers are the rule's).
+    expect((await evaluations()) - before).toBe(1);
+  });
+
   it('looks ahead through fragments, and asks only what the selection needs', async () => {
     const token = await tokenFor(server, tenant, 1);
     const before = {

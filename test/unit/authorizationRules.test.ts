@@ -438,6 +438,65 @@ describe('@classified: one decision per field and operation, about the data clas
     ]);
   });
 
+  it("is made with a list's bulk check, so every row's field finds it known without a promise", async () => {
+    const policy = {
+      decision: 'gatehouse/classification/decision' as const,
+      action: 'read',
+      target: { kind: 'class' as const, resourceType: 'thing' },
+      classification: 'restricted',
+    };
+    const context = { args: {}, field: 'Thing.secret', ip: '127.0.0.1', requestId: 'r' };
+    // Without the look-ahead, the first row's field starts the decision (a promise).
+    const plain = await setup(['otp']);
+    await plain.authz.filter(['a', 'b'], 'thing', (id) => id, 'view');
+    const first = plain.authz.policy(policy, { classOf: 'thing' }, context);
+    expect(first).toBeInstanceOf(Promise);
+    // With it, the decision is made with the check, and the rows find it known.
+    const ahead = await setup(['otp']);
+    await ahead.authz.filter(['a', 'b'], 'thing', (id) => id, 'view', {
+      permissions: [],
+      classified: [{ field: 'Thing.secret', policy }],
+      context: { ip: '127.0.0.1', requestId: 'r' },
+    });
+    const known = ahead.authz.policy(policy, { classOf: 'thing' }, context);
+    expect(known).not.toBeInstanceOf(Promise);
+    // The same decision, from the same single evaluation with the same input.
+    expect(known).toEqual(await first);
+    expect(ahead.inputs).toHaveLength(1);
+    expect(plain.inputs).toHaveLength(1);
+    const { time: _t1, ...aheadInput } = (ahead.inputs[0] as { context: object }).context as {
+      time: string;
+    };
+    const { time: _t2, ...plainInput } = (plain.inputs[0] as { context: object }).context as {
+      time: string;
+    };
+    expect(aheadInput).toEqual(plainInput);
+    expect({ ...(ahead.inputs[0] as object), context: null }).toEqual({
+      ...(plain.inputs[0] as object),
+      context: null,
+    });
+  });
+
+  it('is not made for an empty list', async () => {
+    const { inputs, authz } = await setup(['otp']);
+    await authz.filter([], 'thing', (id: string) => id, 'view', {
+      permissions: [],
+      classified: [
+        {
+          field: 'Thing.secret',
+          policy: {
+            decision: 'gatehouse/classification/decision',
+            action: 'read',
+            target: { kind: 'class', resourceType: 'thing' },
+            classification: 'restricted',
+          },
+        },
+      ],
+      context: { ip: '127.0.0.1', requestId: 'r' },
+    });
+    expect(inputs).toHaveLength(0);
+  });
+
   it('decides again after a mutation commits in the same operation', async () => {
     const { inputs, authz, commit } = await setup(['otp']);
     const requirement = {
@@ -479,7 +538,11 @@ describe('benchmark baselines, injected as RequestAuthorizer subclasses', () => 
   it('naive: a list is filtered object by object', async () => {
     const calls: string[][] = [];
     const { authz } = contextWith({ view: 'yes' }, { Authorizer: NaiveAuthorizer, calls });
-    const kept = await authz.filter(['a', 'b', 'c'], 'thing', (id) => id, 'view', ['admin']);
+    const kept = await authz.filter(['a', 'b', 'c'], 'thing', (id) => id, 'view', {
+      permissions: ['admin'],
+      classified: [],
+      context: { ip: '127.0.0.1', requestId: 'r' },
+    });
     expect(kept).toEqual(['a', 'b', 'c']);
     expect(calls).toEqual([['view'], ['view'], ['view']]);
   });

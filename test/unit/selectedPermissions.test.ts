@@ -1,15 +1,17 @@
 /**
  * The look-ahead a list uses to ask, with its own check, the permissions its selected
- * fields will need (src/authz/selectedPermissions.ts).
+ * fields will need, and to make the `@classified` decisions they need
+ * (src/authz/selectedPermissions.ts).
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { execute, parse } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyAuthorization } from '../../src/authz/authorizationMiddleware.js';
-import { selectedPermissions } from '../../src/authz/selectedPermissions.js';
+import { selectedClassified, selectedPermissions } from '../../src/authz/selectedPermissions.js';
 
 const seen: string[][] = [];
+const seenClassified: string[][] = [];
 const { schema } = applyAuthorization(
   makeExecutableSchema({
     typeDefs: [
@@ -22,6 +24,8 @@ const { schema } = applyAuthorization(
           id: ID!
           price: Int @permission(name: "see_price")
           notes: String @permission(name: "read_notes")
+          secret: String @classified(level: CONFIDENTIAL)
+          label: String @permission(name: "see_label") @classified(level: INTERNAL)
           parent: Thing
           other: Other
         }
@@ -42,6 +46,11 @@ const { schema } = applyAuthorization(
       Query: {
         things: (_p: unknown, _a: unknown, _c: unknown, info) => {
           seen.push(selectedPermissions(info, 'thing').sort());
+          seenClassified.push(
+            selectedClassified(info, 'thing')
+              .map((c) => `${c.field} ${c.policy.classification} ${c.policy.target.resourceType}`)
+              .sort(),
+          );
           return [];
         },
         nodes: (_p: unknown, _a: unknown, _c: unknown, info) => {
@@ -57,6 +66,7 @@ const { schema } = applyAuthorization(
 /** What the root list's resolver saw, run through the generated rules (@authenticated passes). */
 async function lookAhead(query: string): Promise<string[]> {
   seen.length = 0;
+  seenClassified.length = 0;
   await execute({
     schema,
     document: parse(query),
@@ -92,5 +102,21 @@ describe('selectedPermissions', () => {
   it('does not prefetch for objects of the same type nested below the listed ones', async () => {
     expect(await lookAhead('{ things { node { id parent { price notes } } } }')).toEqual(['view']);
     expect(await lookAhead('{ things { node { other { thing { notes } } } } }')).toEqual(['view']);
+  });
+
+  it('names the @classified decisions of the listed objects’ selected fields, once each', async () => {
+    await lookAhead('{ things { node { id price } } }');
+    expect(seenClassified[0]).toEqual([]);
+    await lookAhead('{ things { node { id secret label } b: node { secret } } }');
+    expect(seenClassified[0]).toEqual([
+      'Thing.label internal thing',
+      'Thing.secret confidential thing',
+    ]);
+    expect(seen[0]).toEqual(['see_label', 'view']);
+    await lookAhead('{ things { ...E } } fragment E on Edge { node { ... on Thing { secret } } }');
+    expect(seenClassified[0]).toEqual(['Thing.secret confidential thing']);
+    // Not for objects nested below the listed ones.
+    await lookAhead('{ things { node { id parent { secret } } } }');
+    expect(seenClassified[0]).toEqual([]);
   });
 });

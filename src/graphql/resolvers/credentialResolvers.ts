@@ -11,7 +11,7 @@ import { CREDENTIAL_COLUMNS, type CredentialModel } from '../../domain/credentia
 import type { RequestData } from '../RequestData.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
-import { selectedPermissions } from '../../authz/selectedPermissions.js';
+import { listLookahead } from '../../authz/selectedPermissions.js';
 import { checkedPage, connectionFields, emptyPage, keyset, positionPageRequest } from './paging.js';
 
 /** A credential of the tenant by id (`credential(id:)`, `node(id:)`), or null. */
@@ -51,7 +51,7 @@ export const credentialResolvers: Resolvers = {
           'credential',
           (c) => c.id,
           'view',
-          selectedPermissions(info, 'credential'),
+          listLookahead(info, 'credential', ctx),
         ),
       );
       return { ...checked, where };

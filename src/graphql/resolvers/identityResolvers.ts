@@ -12,7 +12,7 @@ import {
   reactivateUser,
   setUserRoles,
 } from '../../domain/identity/userCommands.js';
-import { selectedPermissions } from '../../authz/selectedPermissions.js';
+import { listLookahead } from '../../authz/selectedPermissions.js';
 import { requireData } from './requireData.js';
 import { checkedPage, connectionFields, keyset, positionPageRequest } from './paging.js';
 
@@ -31,7 +31,7 @@ export const identityResolvers: Resolvers = {
       });
       // One bulk check for the page (`view` on each user); the fields' checks hit its memo.
       return checkedPage(rows, request, (p) =>
-        ctx.authz.filter(p, 'user', (u) => u.id, 'view', selectedPermissions(info, 'user')),
+        ctx.authz.filter(p, 'user', (u) => u.id, 'view', listLookahead(info, 'user', ctx)),
       );
     },
     roleMapping: async (_parent, _args, ctx) => {

@@ -15,7 +15,7 @@ import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
 import { readWorkflowPage } from '../workflowPage.js';
 import { selectsField } from '../selectsField.js';
-import { selectedPermissions } from '../../authz/selectedPermissions.js';
+import { listLookahead } from '../../authz/selectedPermissions.js';
 
 /** A workflow of the tenant by id (`workflow(id:)`, `node(id:)`), or null. */
 export async function readWorkflow(data: RequestData, id: string): Promise<Workflow | null> {
@@ -47,7 +47,7 @@ export const workflowResolvers: Resolvers = {
       if (shares) data.knowShares(shares);
       // One bulk check for the page; the per-field checks below then hit its memo.
       const checked = await checkedPage(rows, request, (p) =>
-        ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', selectedPermissions(info, 'workflow')),
+        ctx.authz.filter(p, 'workflow', (w) => w.id, 'view', listLookahead(info, 'workflow', ctx)),
       );
       return { ...checked, visible };
     },
