@@ -16,12 +16,15 @@ import type { ShareRole, WorkflowStatus } from '../generated/prisma/enums.js';
 import type { CursorPosition } from './cursor.js';
 import { keysetSql, type PageRequest } from './resolvers/paging.js';
 
-/** Times travel as milliseconds since the epoch (exact for timestamptz(3); no time zone). */
-const SHARES = Prisma.sql`(select coalesce(json_agg(json_build_object(
-      'userId', s.user_id, 'role', s.role,
-      'createdAt', (extract(epoch from s.created_at) * 1000)::bigint)
-    order by s.created_at, s.user_id), '[]'::json)
-  from workflow_shares s where s.tenant_id = w.tenant_id and s.workflow_id = w.id)`;
+/**
+ * Each row is a JSON object of a row of the subquery (its column names are the keys: cheaper
+ * for PostgreSQL than building each object by name). Times travel as milliseconds since the
+ * epoch (exact for timestamptz(3); no time zone), the decimal as its exact text.
+ */
+const SHARES = Prisma.sql`(select coalesce(json_agg(sh order by sh."createdAt", sh."userId"), '[]'::json)
+  from (select s.user_id as "userId", s.role,
+               (extract(epoch from s.created_at) * 1000)::bigint as "createdAt"
+          from workflow_shares s where s.tenant_id = w.tenant_id and s.workflow_id = w.id) sh)`;
 
 interface ShareJson {
   readonly userId: string;
@@ -64,17 +67,17 @@ export async function readWorkflowPage(
   withShares: boolean,
 ): Promise<WorkflowPageRows> {
   const page = keysetSql(request, 'w');
+  const order = request.direction === 'forward' ? 'desc' : 'asc';
   const [result] = await tx.$queryRaw<Array<{ page: string }>>`
-    select coalesce(json_agg(json_build_object(
-        'id', w.id, 'name', w.name, 'description', w.description, 'amount', w.amount::text,
-        'status', w.status, 'ownerId', w.owner_id, 'teamId', w.team_id, 'version', w.version,
-        'createdAt', (extract(epoch from w.created_at) * 1000)::bigint,
-        'updatedAt', (extract(epoch from w.updated_at) * 1000)::bigint
-        ${withShares ? Prisma.sql`, 'shares', ${SHARES}` : Prisma.empty})
-      order by ${page.orderBy}), '[]')::text as page
-    from (select * from workflows w
-           where w.tenant_id = ${tenantId}::uuid and ${condition} and ${page.where}
-           order by ${page.orderBy} limit ${page.limit}) w`;
+    select coalesce(json_agg(p order by p."createdAt" ${Prisma.raw(order)}, p.id ${Prisma.raw(order)}), '[]')::text as page
+      from (select w.id, w.name, w.description, w.amount::text as amount, w.status,
+                   w.owner_id as "ownerId", w.team_id as "teamId", w.version,
+                   (extract(epoch from w.created_at) * 1000)::bigint as "createdAt",
+                   (extract(epoch from w.updated_at) * 1000)::bigint as "updatedAt"
+                   ${withShares ? Prisma.sql`, ${SHARES} as shares` : Prisma.empty}
+              from workflows w
+             where w.tenant_id = ${tenantId}::uuid and ${condition} and ${page.where}
+             order by ${page.orderBy} limit ${page.limit}) p`;
   const parsed = JSON.parse(result!.page) as WorkflowJson[];
   const rows = parsed.map((w): Workflow => ({
     tenantId,
