@@ -4,9 +4,15 @@
  *
  * Freshness (why it is safe):
  * - Every relationship change made through this process goes through the outbox relay,
- *   which clears the cache when it writes ({@link DecisionCache.invalidate}). A decision
- *   computed while a write was in flight is not stored (generation check), so a revoked
- *   share is denied on the very next request.
+ *   which invalidates the cache when it writes ({@link DecisionCache.invalidate}): only
+ *   the decisions about the objects written when all of them are of a self-contained type
+ *   (one whose relationships decide nothing about other objects:
+ *   spicedb/selfContainedTypes.ts — a share of a workflow), everything otherwise (a team
+ *   membership, an organisation role). Per object only where this process is SpiceDB's
+ *   only writer (the embedded SpiceDB); with a SpiceDB server other instances write too,
+ *   and every write forgets everything (server/createGatehouse.ts). A decision computed
+ *   while a write was in flight is not stored (generation check, per object), so a
+ *   revoked share is denied on the very next request.
  * - Changes written by another instance are seen through their per-object ZedTokens:
  *   a cached decision older than the object's last recorded write is not used.
  * - Otherwise an entry lives at most `ttlMs` (default 5 s, SpiceDB's own quantization
@@ -16,6 +22,17 @@
 export interface DecisionCacheOptions {
   readonly ttlMs: number;
   readonly maxEntries: number;
+  /**
+   * Resource types whose writes invalidate only the decisions about the objects written
+   * (spicedb/selfContainedTypes.ts); none by default: every write invalidates everything.
+   */
+  readonly selfContainedTypes?: ReadonlySet<string>;
+}
+
+/** An object whose relationships were written. */
+export interface WrittenObject {
+  readonly resourceType: string;
+  readonly resourceId: string;
 }
 
 /** What a decision is about: the subject asks this, about this object. */
@@ -52,7 +69,13 @@ export class DecisionCache {
   readonly #subjects = new Map<string, Bucket>();
   readonly #flights = new Map<string, Flight>();
   #size = 0;
+  /** Counts invalidations, whole or per object. */
   #generation = 0;
+  /** The generation of the last whole invalidation. */
+  #wholeGeneration = 0;
+  /** The generation at which each object was last invalidated on its own, by type and id. */
+  readonly #objectGenerations = new Map<string, Map<string, number>>();
+  #objectGenerationCount = 0;
 
   constructor(options: DecisionCacheOptions) {
     this.#options = options;
@@ -65,6 +88,14 @@ export class DecisionCache {
   /** Changes whenever the cache is invalidated; capture it before asking SpiceDB. */
   get generation(): number {
     return this.#generation;
+  }
+
+  /** Whether a decision about `key` computed from a check sent at `generation` is still current. */
+  #current(key: DecisionKey, generation: number): boolean {
+    if (generation < this.#wholeGeneration) return false;
+    if (this.#objectGenerationCount === 0) return true;
+    const written = this.#objectGenerations.get(key.resourceType)?.get(key.resourceId);
+    return written === undefined || generation >= written;
   }
 
   get size(): number {
@@ -96,7 +127,7 @@ export class DecisionCache {
 
   /** Stores a decision computed from a check sent at `at`, unless the cache was invalidated since `generation`. */
   set(subject: string, key: DecisionKey, allowed: boolean, at: number, generation: number): void {
-    if (!this.enabled || generation !== this.#generation) return;
+    if (!this.enabled || !this.#current(key, generation)) return;
     let bucket = this.#subjects.get(subject);
     if (!bucket) {
       bucket = { decisions: new Map(), size: 0 };
@@ -138,7 +169,7 @@ export class DecisionCache {
   ): Promise<boolean | Error> | undefined {
     if (this.#flights.size === 0) return undefined;
     const flight = this.#flights.get(flightKey(subject, key));
-    if (!flight || flight.generation !== this.#generation) return undefined;
+    if (!flight || !this.#current(key, flight.generation)) return undefined;
     if (writtenAt !== undefined && writtenAt >= flight.at) return undefined;
     return flight.answer;
   }
@@ -154,12 +185,46 @@ export class DecisionCache {
     });
   }
 
-  /** Forgets everything: relationships changed. */
-  invalidate(): void {
+  /**
+   * Relationships of `objects` changed (all of them, when not given): forgets the
+   * decisions about those objects when every one is of a self-contained type, else every
+   * decision. Decisions in flight across it are not stored. Bounded: once as many objects
+   * are remembered as the cache holds entries, the next write forgets everything.
+   */
+  invalidate(objects?: readonly WrittenObject[]): void {
     this.#generation += 1;
-    this.#subjects.clear();
-    this.#size = 0;
-    this.#flights.clear();
+    const selfContained = this.#options.selfContainedTypes;
+    const perObject =
+      objects !== undefined &&
+      selfContained !== undefined &&
+      objects.every((o) => selfContained.has(o.resourceType)) &&
+      this.#objectGenerationCount + objects.length <= this.#options.maxEntries;
+    if (!perObject) {
+      this.#wholeGeneration = this.#generation;
+      this.#objectGenerations.clear();
+      this.#objectGenerationCount = 0;
+      this.#subjects.clear();
+      this.#size = 0;
+      this.#flights.clear();
+      return;
+    }
+    for (const { resourceType, resourceId } of objects) {
+      let byId = this.#objectGenerations.get(resourceType);
+      if (!byId) {
+        byId = new Map();
+        this.#objectGenerations.set(resourceType, byId);
+      }
+      if (!byId.has(resourceId)) this.#objectGenerationCount += 1;
+      byId.set(resourceId, this.#generation);
+      for (const bucket of this.#subjects.values()) {
+        for (const byObject of bucket.decisions.get(resourceType)?.values() ?? []) {
+          if (byObject.delete(resourceId)) {
+            bucket.size -= 1;
+            this.#size -= 1;
+          }
+        }
+      }
+    }
   }
 }
 

@@ -39,6 +39,7 @@ import { AuthzMetrics } from '../authz/authzMetrics.js';
 import type { RecordedWrites } from '../authz/PermissionChecker.js';
 import type { AuthorizerFactory } from '../authz/RequestAuthorizer.js';
 import { AUTHZ_SCHEMA_FILE } from '../authz/spicedb/authzSchemaFile.js';
+import { selfContainedTypes } from '../authz/spicedb/selfContainedTypes.js';
 import {
   connectSpiceDb,
   deadlineArgs,
@@ -185,10 +186,7 @@ export async function createGatehouse(
   });
   let spicedb: SpiceDbConnection | undefined;
   let instanceLock: SqlClient | undefined;
-  const decisions = new DecisionCache({
-    ttlMs: config.authz.cacheTtlMs,
-    maxEntries: config.authz.cacheMaxEntries,
-  });
+  let decisions: DecisionCache;
   const auditFeed = new AuditFeed({ tenants: db.tenants, listen: db.listen, logger });
   let relay: OutboxRelay;
   try {
@@ -201,9 +199,23 @@ export async function createGatehouse(
     if (spicedb.kind === 'embedded' && config.database.kind === 'postgres') {
       instanceLock = await claimEmbeddedSpiceDb(config.database.url);
     }
-    await ensureSchema(spicedb, await readFile(AUTHZ_SCHEMA_FILE, 'utf8'));
+    const authzSchema = await readFile(AUTHZ_SCHEMA_FILE, 'utf8');
+    await ensureSchema(spicedb, authzSchema);
+    const cache = new DecisionCache({
+      ttlMs: config.authz.cacheTtlMs,
+      maxEntries: config.authz.cacheMaxEntries,
+      // A write on a workflow forgets that workflow's decisions, not every decision — when
+      // this process is SpiceDB's only writer (the embedded SpiceDB: one instance per
+      // database), so every write passes its relay. With a SpiceDB server other instances
+      // write too, and a denial cached here while another instance's write lands would
+      // outlive this instance's next write: there every write forgets everything.
+      ...(spicedb.kind === 'embedded'
+        ? { selfContainedTypes: selfContainedTypes(authzSchema) }
+        : {}),
+    });
+    decisions = cache;
     relay = new OutboxRelay({
-      onWrite: () => decisions.invalidate(),
+      onWrite: (written) => cache.invalidate(written),
       prisma: db.prisma,
       spicedb,
       logger,

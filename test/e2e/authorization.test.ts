@@ -183,6 +183,31 @@ describe('the cross-request decision cache', () => {
     expect(after.body.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
   });
 
+  it("a share forgets that workflow's decisions only: another user's cached list still asks nothing", async () => {
+    const lister = await tokenFor(server, tenant, 1);
+    const first = await server.gql(LIST, undefined, lister);
+    const before = await spicedbRpcs(server.gatehouse);
+    // User 2 shares a workflow of theirs, which user 1 does not see, with the admin.
+    const sharer = await tokenFor(server, tenant, 2);
+    const id = (
+      await server.gql<{ createWorkflow: { id: string } }>(
+        'mutation { createWorkflow(input: { name: "theirs", amount: "1" }) { id } }',
+        undefined,
+        sharer,
+      )
+    ).body.data!.createWorkflow.id;
+    await server.gql(
+      'mutation($id: ID!, $u: ID!) { shareWorkflow(id: $id, userId: $u, role: VIEWER) { id } }',
+      { id, u: tenant.users[0]!.id },
+      sharer,
+    );
+    const afterWrites = await spicedbRpcs(server.gatehouse);
+    const again = await server.gql(LIST, undefined, lister);
+    expect((await spicedbRpcs(server.gatehouse)) - afterWrites).toBe(0);
+    expect(again.body).toEqual(first.body);
+    expect(afterWrites).toBeGreaterThan(before); // (the mutations did ask)
+  });
+
   it('a team membership decides for the team’s workflows: added, then removed, each seen by the next request', async () => {
     const admin = await tokenFor(server, tenant, 0);
     const outsider = await tokenFor(server, tenant, 2);

@@ -249,3 +249,53 @@ describe('the real SpiceDB server with a wrong preshared key', () => {
     }
   });
 });
+
+describe('the decision cache with the real SpiceDB server', () => {
+  // Other instances write to a SpiceDB server too: a write forgets every cached decision
+  // here (src/server/createGatehouse.ts), not only the written object's — unlike the
+  // embedded SpiceDB, whose only writer is this process (authorization.test.ts).
+  it("forgets every decision on a write, even one about another user's workflow", async () => {
+    const spicedb = await startSpiceDbServer();
+    try {
+      const server = await startTestServer({
+        SPICEDB_ENDPOINT: spicedb.endpoint,
+        SPICEDB_PRESHARED_KEY: spicedb.presharedKey,
+        AUTHZ_CACHE_TTL_MS: '60000',
+      });
+      try {
+        await server.gatehouse.relay.replay();
+        const tenant = await server.createTenant(3);
+        await insertWorkflows(server.gatehouse, tenant, 5, 1);
+        const list = '{ workflows(first: 100) { edges { node { id name amount } } } }';
+        const lister = await server.tenantToken(tenant, 1);
+        const first = await server.gql(list, undefined, lister);
+        const cached = await spicedb.calls('CheckBulkPermissions');
+        expect((await server.gql(list, undefined, lister)).body).toEqual(first.body);
+        expect(await spicedb.calls('CheckBulkPermissions')).toBe(cached);
+        // User 2 shares a workflow of theirs, which user 1 does not see, with user 0.
+        const sharer = await server.tenantToken(tenant, 2);
+        const id = (
+          await server.gql<{ createWorkflow: { id: string } }>(
+            'mutation { createWorkflow(input: { name: "theirs", amount: "1" }) { id } }',
+            undefined,
+            sharer,
+          )
+        ).body.data!.createWorkflow.id;
+        const shared = await server.gql(
+          'mutation($id: ID!, $u: ID!) { shareWorkflow(id: $id, userId: $u, role: VIEWER) { id } }',
+          { id, u: tenant.users[0]!.id },
+          sharer,
+        );
+        expect(shared.body.errors).toBeUndefined();
+        await server.gatehouse.relay.drain();
+        const afterWrites = await spicedb.calls('CheckBulkPermissions');
+        expect((await server.gql(list, undefined, lister)).body).toEqual(first.body);
+        expect(await spicedb.calls('CheckBulkPermissions')).toBeGreaterThan(afterWrites);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await spicedb.stop();
+    }
+  });
+});

@@ -77,6 +77,79 @@ describe('DecisionCache', () => {
     await answer;
   });
 
+  describe('invalidating written objects', () => {
+    const selfContainedTypes = new Set(['workflow']);
+    const bob = 't/bob';
+    const written = (...ids: string[]) =>
+      ids.map((resourceId) => ({ resourceType: 'workflow', resourceId }));
+
+    it("forgets every subject's decisions about the written objects and keeps the rest", () => {
+      const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 10, selfContainedTypes });
+      for (const subject of [alice, bob]) {
+        for (const permission of ['view', 'edit']) {
+          cache.set(subject, key('w1', permission), true, at, cache.generation);
+          cache.set(subject, key('w2', permission), true, at, cache.generation);
+        }
+      }
+      cache.set(alice, key('w1', 'view', 'team'), true, at, cache.generation);
+      cache.invalidate(written('w1'));
+      for (const subject of [alice, bob]) {
+        for (const permission of ['view', 'edit']) {
+          expect(cache.get(subject, key('w1', permission), at, undefined)).toBeUndefined();
+          expect(cache.get(subject, key('w2', permission), at, undefined)?.allowed).toBe(true);
+        }
+      }
+      // Another type with the same id is another object.
+      expect(cache.get(alice, key('w1', 'view', 'team'), at, undefined)?.allowed).toBe(true);
+      expect(cache.size).toBe(5);
+    });
+
+    it('refuses a decision about a written object computed across the write, and takes others', async () => {
+      const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 10, selfContainedTypes });
+      const before = cache.generation;
+      const answer = Promise.resolve(true);
+      cache.fly(alice, key('w1'), answer, at);
+      cache.fly(alice, key('w2'), answer, at);
+      cache.invalidate(written('w1'));
+      expect(cache.inFlight(alice, key('w1'), undefined)).toBeUndefined();
+      expect(cache.inFlight(alice, key('w2'), undefined)).toBe(answer);
+      cache.set(alice, key('w1'), true, at, before);
+      cache.set(alice, key('w2'), true, at, before);
+      expect(cache.get(alice, key('w1'), at, undefined)).toBeUndefined();
+      expect(cache.get(alice, key('w2'), at, undefined)?.allowed).toBe(true);
+      // Checked after the write: stored again.
+      cache.set(alice, key('w1'), false, at + 1, cache.generation);
+      expect(cache.get(alice, key('w1'), at + 1, undefined)?.allowed).toBe(false);
+      await answer;
+    });
+
+    it('forgets everything when a written object is of a type others reach, or of any type without the option', () => {
+      const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 10, selfContainedTypes });
+      cache.set(alice, key('w1'), true, at, cache.generation);
+      const before = cache.generation;
+      cache.invalidate([...written('w2'), { resourceType: 'team', resourceId: 't1' }]);
+      expect(cache.size).toBe(0);
+      cache.set(alice, key('w3'), true, at, before);
+      expect(cache.get(alice, key('w3'), at, undefined)).toBeUndefined();
+      const plain = new DecisionCache({ ttlMs: 5_000, maxEntries: 10 });
+      plain.set(alice, key('w1'), true, at, plain.generation);
+      plain.invalidate(written('w2'));
+      expect(plain.size).toBe(0);
+    });
+
+    it('remembers at most maxEntries written objects, then forgets everything once', () => {
+      const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 3, selfContainedTypes });
+      cache.set(alice, key('keep'), true, at, cache.generation);
+      cache.invalidate(written('a', 'b'));
+      expect(cache.size).toBe(1);
+      cache.invalidate(written('c', 'd'));
+      expect(cache.size).toBe(0);
+      cache.set(alice, key('keep'), true, at, cache.generation);
+      cache.invalidate(written('e'));
+      expect(cache.size).toBe(1);
+    });
+  });
+
   it('is off with a TTL of 0', () => {
     const cache = new DecisionCache({ ttlMs: 0, maxEntries: 3 });
     cache.set(alice, key('a'), true, at, cache.generation);

@@ -60,8 +60,13 @@ export interface OutboxRelayOptions {
   readonly deadlineMs: number;
   /** Background sweep interval; 0 disables the timer (tests drive `drain`). */
   readonly sweepIntervalMs: number;
-  /** Called before and after every write to SpiceDB (the decision cache invalidates itself). */
-  readonly onWrite?: () => void;
+  /**
+   * Called before and after every write to SpiceDB with the objects whose relationships it
+   * writes (the decision cache invalidates their decisions).
+   */
+  readonly onWrite?: (
+    written: ReadonlyArray<Pick<RelationshipTuple, 'resourceType' | 'resourceId'>>,
+  ) => void;
   /** Records each write's duration and relationships. */
   readonly metrics?: AuthzMetrics;
 }
@@ -236,11 +241,12 @@ export class OutboxRelay {
     changes: ReadonlyArray<{ operation: OutboxOperation; tuple: RelationshipTuple }>,
   ): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
-    this.#options.onWrite?.();
+    const written = changes.map((c) => c.tuple);
+    this.#options.onWrite?.(written);
     try {
       return await this.#writeChunks(changes);
     } finally {
-      this.#options.onWrite?.();
+      this.#options.onWrite?.(written);
     }
   }
 
