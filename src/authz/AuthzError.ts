@@ -64,15 +64,23 @@ export function denialError(
       : decision.code === ErrorCode.UNAUTHENTICATED
         ? 'Authentication required'
         : 'Not allowed';
-  return new GraphQLError(message, {
-    extensions: {
-      code: decision.code,
-      gate: decision.gate,
-      ...(options.coordinate ? { coordinate: options.coordinate } : {}),
-      ...(decision.argument ? { argument: decision.argument } : {}),
-      decisionId,
-      ...(decision.reason ? { reason: decision.reason } : {}),
-      ...(options.explain ? { explain: decision.reasons } : {}),
-    },
-  });
+  const extensions = {
+    code: decision.code,
+    gate: decision.gate,
+    ...(options.coordinate ? { coordinate: options.coordinate } : {}),
+    ...(decision.argument ? { argument: decision.argument } : {}),
+    decisionId,
+    ...(decision.reason ? { reason: decision.reason } : {}),
+    ...(options.explain ? { explain: decision.reasons } : {}),
+  };
+  // A denial is an outcome, not a fault: no stack trace. (A list can deny a field on every
+  // row; each captured stack was formatted — through source maps, which production enables —
+  // when graphql-js wraps the error with its path.)
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new GraphQLError(message, { extensions });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
