@@ -12,7 +12,8 @@
  */
 import { Prisma, type Workflow, type WorkflowShare } from '../generated/prisma/client.js';
 import type { TenantTx } from '../data/TenantDatabase.js';
-import type { ShareRole, WorkflowStatus } from '../generated/prisma/enums.js';
+import type { OrgRole, ShareRole, WorkflowStatus } from '../generated/prisma/enums.js';
+import { visibleWorkflows } from '../domain/workflowVisibility.js';
 import type { CursorPosition } from './cursor.js';
 import { keysetSql, type PageRequest } from './resolvers/paging.js';
 
@@ -48,6 +49,18 @@ interface WorkflowJson {
   readonly shares?: readonly ShareJson[];
 }
 
+/**
+ * The rows of the list `caller` may see, of `status` when given: SQL over `workflows w`,
+ * for the page and for `totalCount`.
+ */
+export function listCondition(
+  caller: { kind: 'user' | 'service_account'; id: string; roles: readonly OrgRole[] },
+  status: WorkflowStatus | null | undefined,
+): Prisma.Sql {
+  const visible = visibleWorkflows(caller);
+  return status ? Prisma.sql`${visible} and w.status = ${status}::"WorkflowStatus"` : visible;
+}
+
 /** A page's rows, in the request's order, and their shares when asked for. */
 export interface WorkflowPageRows {
   readonly rows: Workflow[];
@@ -67,9 +80,9 @@ export async function readWorkflowPage(
   withShares: boolean,
 ): Promise<WorkflowPageRows> {
   const page = keysetSql(request, 'w');
-  const order = request.direction === 'forward' ? 'desc' : 'asc';
+  const order = Prisma.raw(page.order);
   const [result] = await tx.$queryRaw<Array<{ page: string }>>`
-    select coalesce(json_agg(p order by p."createdAt" ${Prisma.raw(order)}, p.id ${Prisma.raw(order)}), '[]')::text as page
+    select coalesce(json_agg(p order by p."createdAt" ${order}, p.id ${order}), '[]')::text as page
       from (select w.id, w.name, w.description, w.amount::text as amount, w.status,
                    w.owner_id as "ownerId", w.team_id as "teamId", w.version,
                    (extract(epoch from w.created_at) * 1000)::bigint as "createdAt",

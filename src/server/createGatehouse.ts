@@ -201,7 +201,7 @@ export async function createGatehouse(
     }
     const authzSchema = await readFile(AUTHZ_SCHEMA_FILE, 'utf8');
     await ensureSchema(spicedb, authzSchema);
-    const cache = new DecisionCache({
+    decisions = new DecisionCache({
       ttlMs: config.authz.cacheTtlMs,
       maxEntries: config.authz.cacheMaxEntries,
       // A write on a workflow forgets that workflow's decisions, not every decision — when
@@ -213,9 +213,8 @@ export async function createGatehouse(
         ? { selfContainedTypes: selfContainedTypes(authzSchema) }
         : {}),
     });
-    decisions = cache;
     relay = new OutboxRelay({
-      onWrite: (written) => cache.invalidate(written),
+      onWrite: (written) => decisions.invalidate(written),
       prisma: db.prisma,
       spicedb,
       logger,

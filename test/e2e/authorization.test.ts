@@ -10,6 +10,7 @@ import { usingPostgres, type TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable, UUID } from '../support/expectations.js';
 import { spicedbRpcs, checkedItems } from '../support/spicedbCalls.js';
+import { createWorkflowAs, shareWorkflowWith } from '../support/workflowMutations.js';
 
 async function tokenFor(server: TestServer, tenant: TestTenant, user: number): Promise<string> {
   return server.token('alice', { subject: tenant.users[user]!.subject, tenantId: tenant.id });
@@ -157,20 +158,10 @@ describe('the cross-request decision cache', () => {
   it('never serves a revoked permission: a share, then its revocation, each seen by the next request', async () => {
     const owner = await tokenFor(server, tenant, 1);
     const other = await tokenFor(server, tenant, 2);
-    const id = (
-      await server.gql<{ createWorkflow: { id: string } }>(
-        'mutation { createWorkflow(input: { name: "cached", amount: "1" }) { id } }',
-        undefined,
-        owner,
-      )
-    ).body.data!.createWorkflow.id;
+    const id = await createWorkflowAs(server, owner, 'cached');
     const read = () => server.gql('query($id: ID!) { workflow(id: $id) { name } }', { id }, other);
     expect((await read()).body.errors![0]!.extensions!['code']).toBe('FORBIDDEN'); // a cached denial…
-    await server.gql(
-      'mutation($id: ID!, $u: ID!) { shareWorkflow(id: $id, userId: $u, role: VIEWER) { id } }',
-      { id, u: tenant.users[2]!.id },
-      owner,
-    );
+    await shareWorkflowWith(server, owner, id, tenant.users[2]!.id);
     expect((await read()).body).toEqual({ data: { workflow: { name: 'cached' } } }); // …is not served
     expect((await read()).body).toEqual({ data: { workflow: { name: 'cached' } } }); // (now cached allowed)
     await server.gql(
@@ -189,18 +180,8 @@ describe('the cross-request decision cache', () => {
     const before = await spicedbRpcs(server.gatehouse);
     // User 2 shares a workflow of theirs, which user 1 does not see, with the admin.
     const sharer = await tokenFor(server, tenant, 2);
-    const id = (
-      await server.gql<{ createWorkflow: { id: string } }>(
-        'mutation { createWorkflow(input: { name: "theirs", amount: "1" }) { id } }',
-        undefined,
-        sharer,
-      )
-    ).body.data!.createWorkflow.id;
-    await server.gql(
-      'mutation($id: ID!, $u: ID!) { shareWorkflow(id: $id, userId: $u, role: VIEWER) { id } }',
-      { id, u: tenant.users[0]!.id },
-      sharer,
-    );
+    const id = await createWorkflowAs(server, sharer, 'theirs');
+    await shareWorkflowWith(server, sharer, id, tenant.users[0]!.id);
     const afterWrites = await spicedbRpcs(server.gatehouse);
     const again = await server.gql(LIST, undefined, lister);
     expect((await spicedbRpcs(server.gatehouse)) - afterWrites).toBe(0);

@@ -19,6 +19,7 @@ import { insertWorkflows } from '../support/workflowFixtures.js';
 import { startSpiceDbServer, type SpiceDbServer } from '../../tools/spicedbServer.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';
 import { drainUntilReadable } from '../support/expectations.js';
+import { createWorkflowAs, shareWorkflowWith } from '../support/workflowMutations.js';
 import { asAdministratorOf } from '../support/superuser.js';
 
 const DATACENTER = '00000000-0000-4000-c000-000000025000';
@@ -274,18 +275,8 @@ describe('the decision cache with the real SpiceDB server', () => {
         expect(await spicedb.calls('CheckBulkPermissions')).toBe(cached);
         // User 2 shares a workflow of theirs, which user 1 does not see, with user 0.
         const sharer = await server.tenantToken(tenant, 2);
-        const id = (
-          await server.gql<{ createWorkflow: { id: string } }>(
-            'mutation { createWorkflow(input: { name: "theirs", amount: "1" }) { id } }',
-            undefined,
-            sharer,
-          )
-        ).body.data!.createWorkflow.id;
-        const shared = await server.gql(
-          'mutation($id: ID!, $u: ID!) { shareWorkflow(id: $id, userId: $u, role: VIEWER) { id } }',
-          { id, u: tenant.users[0]!.id },
-          sharer,
-        );
+        const id = await createWorkflowAs(server, sharer, 'theirs');
+        const shared = await shareWorkflowWith(server, sharer, id, tenant.users[0]!.id);
         expect(shared.body.errors).toBeUndefined();
         await server.gatehouse.relay.drain();
         const afterWrites = await spicedb.calls('CheckBulkPermissions');

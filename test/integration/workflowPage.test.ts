@@ -1,6 +1,7 @@
 /**
- * The `workflows` list's one-statement page read (src/graphql/workflowPage.ts, with the SQL
- * visibility of src/domain/workflowVisibility.ts and the keyset of paging.ts keysetSql)
+ * The `workflows` list's one-statement page read (src/graphql/workflowPage.ts: its condition,
+ * the SQL visibility of src/domain/workflowVisibility.ts with the status filter, and the
+ * keyset of paging.ts keysetSql)
  * returns exactly what Prisma's `workflow.findMany` and `workflowShare.findMany` return for
  * the same caller, filter and page: the same models (types, exact decimals, millisecond
  * times, text that JSON must escape), the same order with ties on `created_at`, the same
@@ -16,8 +17,7 @@ import type { OpenDatabase } from '../../src/data/openDatabase.js';
 import { TenantDatabase, type TenantTx } from '../../src/data/TenantDatabase.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import type { OrgRole, WorkflowStatus } from '../../src/generated/prisma/enums.js';
-import { visibleWorkflows } from '../../src/domain/workflowVisibility.js';
-import { readWorkflowPage } from '../../src/graphql/workflowPage.js';
+import { listCondition, readWorkflowPage } from '../../src/graphql/workflowPage.js';
 import { keyset, type PageRequest } from '../../src/graphql/resolvers/paging.js';
 import type { CursorPosition } from '../../src/graphql/cursor.js';
 import { createTestTenant, openTestDatabase, type TestTenant } from '../support/testDatabase.js';
@@ -160,9 +160,7 @@ describe('the workflows page read', () => {
     for (;;) {
       const request: PageRequest<CursorPosition> = { direction, size, cursor };
       const { actual, expected } = await read(tenant.id, async (tx) => {
-        const condition = Prisma.sql`${visibleWorkflows(caller)}${
-          status ? Prisma.sql` and w.status = ${status}::"WorkflowStatus"` : Prisma.empty
-        }`;
+        const condition = listCondition(caller, status);
         const actual = await readWorkflowPage(tx, tenant.id, condition, request, true);
         const page = keyset(request);
         const rows = await tx.workflow.findMany({

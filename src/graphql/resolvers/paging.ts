@@ -112,13 +112,14 @@ export function keyset(request: PageRequest<CursorPosition>): {
 /**
  * {@link keyset} as SQL, for a list read by hand (graphql/workflowPage.ts): the condition
  * and order over the `created_at` and `id` columns of the table aliased `alias`, and the
- * number of rows to fetch. The row comparison `(created_at, id) <= (…)` is the same as
- * keyset's `OR`; every value is a parameter.
+ * number of rows to fetch, and the direction of the order (for an outer query keeping it).
+ * The row comparison `(created_at, id) < (…)` is the same as keyset's `OR`; every value is
+ * a parameter.
  */
 export function keysetSql(
   request: PageRequest<CursorPosition>,
   alias: 'w',
-): { where: Prisma.Sql; orderBy: Prisma.Sql; limit: number } {
+): { where: Prisma.Sql; orderBy: Prisma.Sql; order: 'asc' | 'desc'; limit: number } {
   const forward = request.direction === 'forward';
   const columns = Prisma.raw(`(${alias}.created_at, ${alias}.id)`);
   const position = request.cursor;
@@ -127,7 +128,7 @@ export function keysetSql(
     : Prisma.sql`true`;
   const order = forward ? 'desc' : 'asc';
   const orderBy = Prisma.raw(`${alias}.created_at ${order}, ${alias}.id ${order}`);
-  return { where, orderBy, limit: request.size + 1 };
+  return { where, orderBy, order, limit: request.size + 1 };
 }
 
 /**

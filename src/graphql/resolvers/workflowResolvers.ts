@@ -10,10 +10,9 @@ import {
   updateWorkflow,
 } from '../../domain/workflowCommands.js';
 import { checkedPage, connectionFields, emptyPage, positionPageRequest } from './paging.js';
-import { visibleWorkflows } from '../../domain/workflowVisibility.js';
 import { mustExist } from './tenancyResolvers.js';
 import { requireData } from './requireData.js';
-import { readWorkflowPage } from '../workflowPage.js';
+import { listCondition, readWorkflowPage } from '../workflowPage.js';
 import { selectsField } from '../selectsField.js';
 import { listLookahead } from '../../authz/selectedPermissions.js';
 
@@ -30,11 +29,7 @@ export const workflowResolvers: Resolvers = {
       // A user, or a service account (with its roles: it owns and is shared nothing).
       const user = await data.currentCaller();
       if (!user) return { ...emptyPage(), visible: Prisma.sql`false` };
-      const visible = Prisma.sql`${visibleWorkflows(user)}${
-        args.filter?.status
-          ? Prisma.sql` and w.status = ${args.filter.status}::"WorkflowStatus"`
-          : Prisma.empty
-      }`;
+      const visible = listCondition(user, args.filter?.status);
       const { rows, shares } = await readWorkflowPage(
         await data.tx(),
         data.tenantId,
