@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { benchConfig } from './benchConfig.js';
-import type { AuditAppender } from '../src/audit/OperationAuditLog.js';
+import type { AuditAppender } from '../src/audit/appendAuditEvents.js';
 import { ensureDevSigningKey, mintDevToken } from '../src/authn/devSigningKey.js';
 import { createGatehouse } from '../src/server/createGatehouse.js';
 import { createTestTenant, type TestTenant } from '../test/support/testDatabase.js';

@@ -10,12 +10,13 @@
  * - each read of a field declared `@audit` (restricted data, e.g. `Credential.secret`).
  *
  * Everything but the mutations' own events is appended when the operation finishes, in one
- * transaction, before the response leaves the server ({@link OperationAuditLog.flush}): a
+ * transaction (shared with other operations of the tenant finishing then:
+ * AuditGroupCommit.ts), before the response leaves the server ({@link OperationAuditLog.flush}): a
  * restricted value whose event cannot be written is withheld (no secret without its
  * evidence). Anonymous callers have no verified tenant: nothing is appended for them.
  */
 import { GraphQLError } from 'graphql';
-import type { TenantDatabase, TenantTx } from '../data/TenantDatabase.js';
+import type { TenantTx } from '../data/TenantDatabase.js';
 import { ErrorCode, isErrorCode } from '../errors/ErrorCode.js';
 import type { Logger } from '../observability/logger.js';
 import type {
@@ -25,6 +26,8 @@ import type {
   AuditResource,
   FieldChanges,
 } from './AuditEvent.js';
+import type { AuditGroupCommit } from './AuditGroupCommit.js';
+import type { AuditAppender } from './appendAuditEvents.js';
 
 /** What an audited field records: declared with `@audit(action:, on:)` in the schema. */
 export interface AuditSpec {
@@ -32,11 +35,6 @@ export interface AuditSpec {
   readonly action: string;
   /** The argument naming the object (`id`), for mutations. */
   readonly argument?: string | undefined;
-}
-
-/** Appends events in a transaction (audit/appendAuditEvents; benchmarks inject others). */
-export interface AuditAppender {
-  append(tx: TenantTx, tenantId: string, events: readonly AuditEventInput[]): Promise<unknown>;
 }
 
 /** A denial made by a gate in this operation (recorded by the generated rules). */
@@ -61,7 +59,10 @@ export interface MutationAudit {
 }
 
 export interface OperationAuditOptions {
+  /** Appends a mutation's event in its own transaction. */
   readonly appender: AuditAppender;
+  /** Commits the operation's other events when it finishes, with other operations' of the tenant. */
+  readonly commits: AuditGroupCommit;
   /** `@audit` of every audited field, by schema coordinate. */
   readonly specs: ReadonlyMap<string, AuditSpec>;
   readonly tenantId: string;
@@ -234,7 +235,6 @@ export class OperationAuditLog {
    * are withheld.
    */
   async flush(
-    tenants: TenantDatabase,
     denials: readonly DenialRecord[],
     knownUserId: string | null | undefined,
   ): Promise<FlushResult> {
@@ -248,19 +248,11 @@ export class OperationAuditLog {
     if (builders.length === 0) return NO_READS;
     const o = this.#options;
     try {
-      await tenants.transaction(
-        { tenantId: o.tenantId, subject: o.subject },
-        'write',
-        async (tx) => {
-          const userId =
-            knownUserId !== undefined ? knownUserId : await userIdOf(tx, o.tenantId, o.subject);
-          await o.appender.append(
-            tx,
-            o.tenantId,
-            builders.map((build) => build(userId)),
-          );
-        },
-      );
+      await o.commits.append(o.tenantId, async (tx) => {
+        const userId =
+          knownUserId !== undefined ? knownUserId : await userIdOf(tx, o.tenantId, o.subject);
+        return builders.map((build) => build(userId));
+      });
       return NO_READS;
     } catch (error) {
       o.logger.error('audit events could not be written', {

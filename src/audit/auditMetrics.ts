@@ -4,7 +4,7 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { AuditFeed } from './AuditFeed.js';
-import type { AuditAppender } from './OperationAuditLog.js';
+import type { AuditAppender } from './appendAuditEvents.js';
 
 /** `appender`, counting the events it appends. */
 export function countedAppender(meter: Meter, appender: AuditAppender): AuditAppender {

@@ -120,6 +120,7 @@ export class Operation {
     );
     const audit = new OperationAuditLog({
       appender: s.auditAppender,
+      commits: s.auditCommits,
       specs: s.audited.specs,
       tenantId: principal.tenantId,
       subject: principal.subject,
@@ -177,11 +178,7 @@ export class Operation {
         .mutation(refused.field, refused.args)
         .failed(data.knownUserId ?? null, refused.error);
     }
-    const { unrecordedReads } = await data.audit.flush(
-      this.#services.tenants,
-      authz.denials,
-      data.knownUserId,
-    );
+    const { unrecordedReads } = await data.audit.flush(authz.denials, data.knownUserId);
     if (unrecordedReads.length > 0 && out.data) out = this.#withhold(out, unrecordedReads, toError);
     return out;
   }

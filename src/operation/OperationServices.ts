@@ -1,5 +1,6 @@
 /** What every operation is built from: the server's shared services (createGatehouse wires them). */
-import type { AuditAppender } from '../audit/OperationAuditLog.js';
+import type { AuditAppender } from '../audit/appendAuditEvents.js';
+import type { AuditGroupCommit } from '../audit/AuditGroupCommit.js';
 import type { AuditSigner } from '../audit/AuditCheckpoint.js';
 import type { AuditFeed } from '../audit/AuditFeed.js';
 import type { AuthorizerFactory, AuthorizerOptions } from '../authz/RequestAuthorizer.js';
@@ -24,6 +25,8 @@ export interface OperationServices {
   readonly audited: AuditedFields;
   /** Appends audit events (audit/appendAuditEvents; benchmarks inject a baseline). */
   readonly auditAppender: AuditAppender;
+  /** Commits what operations leave in the audit trail when they finish, grouped per tenant. */
+  readonly auditCommits: AuditGroupCommit;
   readonly secrets: SecretBox;
   /** The HMAC key of API key hashes (API_KEY_PEPPER), for the keys the API makes. */
   readonly apiKeyPepper: Uint8Array;

@@ -21,9 +21,9 @@ import type { Config } from '../config.js';
 import { AuditCheckpointer } from '../audit/AuditCheckpointer.js';
 import { AuditFeed } from '../audit/AuditFeed.js';
 import { countedAppender, observeAuditFeed } from '../audit/auditMetrics.js';
-import { appendAuditEvents } from '../audit/appendAuditEvents.js';
+import { appendAuditEvents, type AuditAppender } from '../audit/appendAuditEvents.js';
+import { AuditGroupCommit } from '../audit/AuditGroupCommit.js';
 import { loadAuditSigner } from '../audit/loadAuditSigner.js';
-import type { AuditAppender } from '../audit/OperationAuditLog.js';
 import { loadApiKeyPepper } from '../authn/apiKeyPepper.js';
 import { ApiKeyVerifier } from '../authn/ApiKeyVerifier.js';
 import { credentialVerifier } from '../authn/credentialVerifier.js';
@@ -261,6 +261,7 @@ export async function createGatehouse(
       ? (): RecordedWrites => ({ token: relay.latestToken, writtenAt: noWriteTimes })
       : undefined;
 
+  const auditAppender = countedAppender(metrics.meter, options.auditAppender ?? defaultAppender);
   const pipeline = new OperationPipeline({
     schema,
     introspection: config.introspection,
@@ -285,7 +286,8 @@ export async function createGatehouse(
         : {}),
       relay,
       audited,
-      auditAppender: countedAppender(metrics.meter, options.auditAppender ?? defaultAppender),
+      auditAppender,
+      auditCommits: new AuditGroupCommit({ tenants: db.tenants, appender: auditAppender }),
       secrets,
       apiKeyPepper,
       jitProvisioning: config.auth.jitProvisioning,

@@ -292,6 +292,33 @@ describe('denials and restricted reads', () => {
     expect(new Set(events[0]!.decisionIds)).toEqual(new Set(given));
   });
 
+  it('gives each of many concurrent denied operations its own event (written together)', async () => {
+    const t = await tenant();
+    await teamWorkflows(t, 3, 1);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        server.gql('{ workflows(first: 3) { edges { node { amount } } } }', {}, t.member),
+      ),
+    );
+    const given = answers.map((a) =>
+      a.body.errors!.map((e) => e.extensions!['decisionId'] as string).sort(),
+    );
+    expect(given.every((ids) => ids.length === 3)).toBe(true);
+    const events = await trail(t);
+    expect(events).toHaveLength(12);
+    // One event per operation: its own request, its own three decisions, nobody else's.
+    expect(new Set(events.map((e) => e.requestId)).size).toBe(12);
+    expect(events.map((e) => [...e.decisionIds].sort()).sort()).toEqual([...given].sort());
+    for (const e of events) {
+      expect(e).toMatchObject({
+        action: 'authz.denied',
+        reasons: ['3 × Workflow.amount: FORBIDDEN at gate relationship'],
+        actor: { userId: t.tenant.users[1]!.id },
+      });
+    }
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => events[0]!.seq + i));
+  });
+
   it('explains a decision id a client reports: its event says which permission was missing', async () => {
     const t = await tenant();
     await teamWorkflows(t, 2, 1);

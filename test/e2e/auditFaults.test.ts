@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvents } from '../../src/audit/appendAuditEvents.js';
 import type { AuditEventInput } from '../../src/audit/AuditEvent.js';
-import type { AuditAppender } from '../../src/audit/OperationAuditLog.js';
+import type { AuditAppender } from '../../src/audit/appendAuditEvents.js';
 import type { TenantTx } from '../../src/data/TenantDatabase.js';
 import type { TestTenant } from '../support/testDatabase.js';
 import { startTestServer, type TestServer } from '../support/testServer.js';

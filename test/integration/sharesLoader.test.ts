@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenDatabase } from '../../src/data/openDatabase.js';
 import { RequestUnitOfWork } from '../../src/data/RequestUnitOfWork.js';
 import { TenantDatabase } from '../../src/data/TenantDatabase.js';
+import { AuditGroupCommit } from '../../src/audit/AuditGroupCommit.js';
 import { OperationAuditLog } from '../../src/audit/OperationAuditLog.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { RequestData } from '../../src/graphql/RequestData.js';
@@ -97,6 +98,10 @@ describe('the shares loader', () => {
     // (Reading writes no audit event: an append would fail the test.)
     const audit = new OperationAuditLog({
       appender: { append: () => Promise.reject(new Error('no audit event expected')) },
+      commits: new AuditGroupCommit({
+        tenants: db.tenants,
+        appender: { append: () => Promise.reject(new Error('no audit event expected')) },
+      }),
       specs: new Map(),
       tenantId: tenant.id,
       subject: tenant.users[0]!.subject,
