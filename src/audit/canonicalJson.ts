@@ -10,13 +10,11 @@ export class CanonicalJsonError extends Error {
   override readonly name = 'CanonicalJsonError';
 }
 
-// A lone surrogate has no UTF-8 form: what is stored would differ from what was hashed.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new CanonicalJsonError('lone surrogate in a string');
+      // A lone surrogate has no UTF-8 form: what is stored would differ from what was hashed.
+      if (!value.isWellFormed()) throw new CanonicalJsonError('lone surrogate in a string');
       return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new CanonicalJsonError(`not a JSON number: ${value}`);
@@ -25,17 +23,26 @@ export function canonicalJson(value: unknown): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+        return `${out}]`;
+      }
       const prototype = Object.getPrototypeOf(value) as unknown;
       if (prototype !== Object.prototype && prototype !== null) {
         throw new CanonicalJsonError('only plain objects are JSON objects');
       }
-      const entries = Object.entries(value as Record<string, unknown>).filter(
-        ([, v]) => v !== undefined,
-      );
-      // Array.prototype.sort compares UTF-16 code units, as RFC 8785 §3.2.3 asks.
-      entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${canonicalJson(k)}:${canonicalJson(v)}`).join(',')}}`;
+      const object = value as Record<string, unknown>;
+      // Array.prototype.sort without a comparator compares UTF-16 code units, as RFC 8785
+      // §3.2.3 asks.
+      const names = Object.keys(object).sort();
+      let out = '{';
+      for (const name of names) {
+        const member = object[name];
+        if (member === undefined) continue;
+        out += `${out.length > 1 ? ',' : ''}${canonicalJson(name)}:${canonicalJson(member)}`;
+      }
+      return `${out}}`;
     }
     case 'bigint':
     case 'function':

@@ -6,7 +6,7 @@
  * to the client — or whether the object exists.
  */
 import { randomUUID } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import { ErrorCode } from '../errors/ErrorCode.js';
 
 export type Gate = 'authentication' | 'scope' | 'relationship' | 'policy';
@@ -51,11 +51,13 @@ export class AuthzUnavailableError extends Error {
 /**
  * `coordinate` is the schema coordinate of the field decided (`Workflow.amount`,
  * `Mutation.approveWorkflow`): with `argument`, what a client branches on without parsing
- * messages. (The error's `path` says where in the response; graphql-js sets it.)
+ * messages. `at`, the field's resolve info, locates the error where graphql-js would (its
+ * nodes and response path), so graphql-js uses it as it is instead of wrapping it in a
+ * second error — a list can deny a field on every row.
  */
 export function denialError(
   decision: Denial,
-  options: { explain: boolean; coordinate?: string },
+  options: { explain: boolean; coordinate?: string; at?: GraphQLResolveInfo },
 ): GraphQLError {
   const decisionId = randomUUID();
   const message =
@@ -75,11 +77,17 @@ export function denialError(
   };
   // A denial is an outcome, not a fault: no stack trace. (A list can deny a field on every
   // row; each captured stack was formatted — through source maps, which production enables —
-  // when graphql-js wraps the error with its path.)
+  // when an error wrapped it.)
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new GraphQLError(message, { extensions });
+    const at = options.at;
+    return new GraphQLError(
+      message,
+      at
+        ? { nodes: at.fieldNodes, path: responsePathAsArray(at.path), extensions }
+        : { extensions },
+    );
   } finally {
     Error.stackTraceLimit = limit;
   }

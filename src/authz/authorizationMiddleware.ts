@@ -283,16 +283,27 @@ async function decideNode(
   return named(decision);
 }
 
+/**
+ * `item`: the decision is of one item of the field's list (a `@nodeLookup` list's id), whose
+ * error graphql-js locates at the item's index; otherwise the error is located at the field.
+ */
 function toRuleResult(
   decision: FieldDecision,
   ctx: AuthorizationContext,
   info: GraphQLResolveInfo,
   args: Record<string, unknown>,
+  item = false,
 ): true | Error {
   ctx.authz.tally(decision);
   if (decision.kind === 'allow') return true;
   const field = `${info.parentType.name}.${info.fieldName}`;
-  const error = denialError(decision, { explain: ctx.authz.options.explain, coordinate: field });
+  const rejects = decision.onDeny === 'REJECT_OPERATION';
+  const error = denialError(decision, {
+    explain: ctx.authz.options.explain,
+    coordinate: field,
+    // (The answer that a rejecting field replaces names nothing of the request's data.)
+    ...(rejects || item ? {} : { at: info }),
+  });
   const decisionId = error.extensions['decisionId'] as string;
   // (The operation's logger names the request, trace, tenant and caller.)
   ctx.logger.info('authorization denied', {
@@ -311,7 +322,7 @@ function toRuleResult(
     // A refused mutation is audited as that mutation (its arguments name the object).
     ...(info.parentType === info.schema.getMutationType() ? { mutationArgs: args } : {}),
   });
-  if (decision.onDeny === 'REJECT_OPERATION') ctx.authz.rejectOperation(error);
+  if (rejects) ctx.authz.rejectOperation(error);
   return error;
 }
 
@@ -322,9 +333,10 @@ function ruleFailed(
   ctx: AuthorizationContext,
   info: GraphQLResolveInfo,
   args: Record<string, unknown>,
+  item = false,
 ): true | Error {
   ctx.logger.error('authorization rule failed', { field: req.coordinate, error });
-  return toRuleResult(unavailable('relationship', ['internal error']), ctx, info, args);
+  return toRuleResult(unavailable('relationship', ['internal error']), ctx, info, args, item);
 }
 
 /**
@@ -370,8 +382,8 @@ function decideEachNode(
           const results = await Promise.all(
             ids.map((id) =>
               decideNode(lookup, id, ctx, requirements).then(
-                (d) => toRuleResult(d, ctx, info, args),
-                (error: unknown) => ruleFailed(req, error, ctx, info, args),
+                (d) => toRuleResult(d, ctx, info, args, true),
+                (error: unknown) => ruleFailed(req, error, ctx, info, args, true),
               ),
             ),
           );
@@ -502,6 +514,7 @@ export function applyAuthorization(
       denialError(deny('relationship', []), {
         explain: false,
         coordinate: `${info.parentType.name}.${info.fieldName}`,
+        at: info,
       }),
   });
   const unshielded = decideEachNode(schema, requirements);

@@ -1,4 +1,5 @@
 /** The client error of a denial (src/authz/AuthzError.ts). */
+import { buildSchema, execute, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { deny, denialError, unavailable } from '../../src/authz/AuthzError.js';
 
@@ -34,5 +35,34 @@ describe('denialError', () => {
       gate: 'policy',
       explain: ['engine down'],
     });
+  });
+
+  it('is located where graphql-js would locate it, so graphql-js answers with it as it is', async () => {
+    const schema = buildSchema('type Row { secret: Int } type Query { rows: [Row!]! }');
+    const made: Error[] = [];
+    const result = await execute({
+      schema,
+      document: parse('{ rows {\n secret } }'),
+      rootValue: { rows: [{}, {}] },
+      fieldResolver: (_source, _args, _ctx, info) => {
+        if (info.fieldName === 'rows') return [{}, {}];
+        const error = denialError(deny('relationship', []), {
+          explain: false,
+          coordinate: 'Row.secret',
+          at: info,
+        });
+        made.push(error);
+        return error;
+      },
+    });
+    // The very errors made (no second error wrapping each), at each row's field.
+    expect(result.errors).toHaveLength(2);
+    expect(result.errors![0]).toBe(made[0]);
+    expect(result.errors!.map((e) => e.path)).toEqual([
+      ['rows', 0, 'secret'],
+      ['rows', 1, 'secret'],
+    ]);
+    expect(result.errors![0]!.locations).toEqual([{ line: 2, column: 2 }]);
+    expect(result.errors![1]!.extensions).toMatchObject({ code: 'FORBIDDEN' });
   });
 });
