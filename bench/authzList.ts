@@ -119,6 +119,8 @@ interface Run {
   readonly pgCpuMs: number | undefined;
   /** SpiceDB RPCs of the first complete answer, and of a repeat within the cache TTL. */
   readonly rpcs?: { cold: number; warm: number; meanMs: number | undefined };
+  /** Per request of the window: check RPCs sent, relationship writes (the relay's RPCs). */
+  readonly perRequest?: { checks: number; writes: number };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -317,19 +319,24 @@ async function untilComplete(
 }
 
 /** Check RPCs so far: how many, and their total duration in seconds. */
-async function checkRpcTotals(gatehouse: Gatehouse): Promise<{ count: number; seconds: number }> {
+async function checkRpcTotals(
+  gatehouse: Gatehouse,
+): Promise<{ count: number; seconds: number; writes: number }> {
   let count = 0;
   let seconds = 0;
+  let writes = 0;
   for (const metric of await gatehouse.metrics.collect()) {
     if (metric.descriptor.name !== 'gatehouse.spicedb.duration') continue;
     for (const point of metric.dataPoints) {
-      if (!String(point.attributes['rpc.method']).startsWith('Check')) continue;
+      const method = String(point.attributes['rpc.method']);
       const value = point.value as { count: number; sum?: number };
+      if (method === 'WriteRelationships') writes += value.count;
+      if (!method.startsWith('Check')) continue;
       count += value.count;
       seconds += value.sum ?? 0;
     }
   }
-  return { count, seconds };
+  return { count, seconds, writes };
 }
 
 /**
@@ -374,10 +381,12 @@ async function measureWindow(server: BenchServer, window: Window, round: number)
     throw new Error(`${server.name}, ${window.key}: no request was answered in the window`);
   }
   let rpcMean: number | undefined;
+  let perRequest: Run['perRequest'];
   if (gatehouse && rpcsBefore) {
     const after = await checkRpcTotals(gatehouse);
     const count = after.count - rpcsBefore.count;
     if (count > 0) rpcMean = ((after.seconds - rpcsBefore.seconds) * 1000) / count;
+    perRequest = { checks: count / total, writes: (after.writes - rpcsBefore.writes) / total };
   }
   return {
     server: server.name,
@@ -392,6 +401,7 @@ async function measureWindow(server: BenchServer, window: Window, round: number)
     serverCpuMs: cpu / total,
     pgCpuMs: pgMs === undefined ? undefined : pgMs / total,
     ...(gatehouse ? { rpcs: { cold: 0, warm: 0, meanMs: rpcMean } } : {}),
+    ...(perRequest ? { perRequest } : {}),
   };
 }
 
@@ -575,14 +585,14 @@ if (runs.has('mixed')) {
     '',
     `Mixed workload: ${MIXED_USERS} users of one tenant (admin, VP, auditor, members in teams, owners, shares), ${percent(mixed!.mutations / mixed!.requests.length)} mutations (shareWorkflow, updateWorkflow), ${CONNECTIONS} connections:`,
     '',
-    '| server | req/s | p50 ms | p99 ms | server CPU ms / request | PostgreSQL CPU ms / request | non-2xx + errors | mutations answered with errors | list-100 req/s (same rounds) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | req/s | p50 ms | p99 ms | server CPU ms / request | PostgreSQL CPU ms / request | check RPCs / request | relationship writes / request | non-2xx + errors | mutations answered with errors | list-100 req/s (same rounds) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...MIXED_SERVERS.flatMap((s) => {
       const r = medianRun('mixed', s);
       const list = medianRun('list', s);
       return r
         ? [
-            `| ${LABEL[s]} | ${fixed(r.rps, 1)} | ${r.p50} | ${r.p99} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} | ${r.errors} | ${r.graphqlErrors} | ${list ? fixed(list.rps, 1) : '—'} |`,
+            `| ${LABEL[s]} | ${fixed(r.rps, 1)} | ${r.p50} | ${r.p99} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} | ${r.perRequest ? fixed(r.perRequest.checks, 3) : '—'} | ${r.perRequest ? fixed(r.perRequest.writes, 3) : '—'} | ${r.errors} | ${r.graphqlErrors} | ${list ? fixed(list.rps, 1) : '—'} |`,
           ]
         : [];
     }),

@@ -6,7 +6,10 @@
  * cross-request decision cache cannot answer one user from another's. Nine in ten
  * requests are the list query of a user (each in turn), one in ten a mutation:
  * `shareWorkflow` (which writes a relationship, so the relay invalidates the decision
- * cache) or `updateWorkflow`, each by the workflow's owner.
+ * cache) or `updateWorkflow`, each by the workflow's owner. The mix is two passes of a
+ * cycle of 100 requests that give each share another role, so a share changes its role —
+ * and writes its relationship — every time it runs (the same role again would write
+ * nothing); the benchmark counts the relationship writes it measured.
  *
  * The data is inserted as the owner role (through RLS) with its relationships through
  * the outbox, as test/support/workflowFixtures.ts does; the mutations change roles and
@@ -33,6 +36,8 @@ const WORKFLOWS = 200;
 /** Requests in one cycle of the mix; MUTATIONS of them are mutations (10%). */
 const CYCLE = 100;
 const MUTATIONS = 10;
+/** Cycles in the mix, each giving the shares another role than the one before. */
+const PASSES = 2;
 const SHARE_ROLES: readonly ShareRole[] = ['VIEWER', 'EDITOR', 'APPROVER'];
 
 function orgRoleOf(index: number): OrgRole {
@@ -136,36 +141,39 @@ export async function createMixedWorkload(
   const requests: LoadRequest[] = [];
   let listed = 0;
   let mutation = 0;
-  for (let i = 0; i < CYCLE; i++) {
-    if ((i + 1) % (CYCLE / MUTATIONS) !== 0) {
-      requests.push(request(tokens[listed++ % MIXED_USERS]!, listQuery));
-      continue;
+  for (let pass = 0; pass < PASSES; pass++) {
+    for (let i = 0; i < CYCLE; i++) {
+      if ((i + 1) % (CYCLE / MUTATIONS) !== 0) {
+        requests.push(request(tokens[listed++ % MIXED_USERS]!, listQuery));
+        continue;
+      }
+      const k = mutation % MUTATIONS;
+      const w = (k * 13) % WORKFLOWS;
+      if (k % 2 === 0) {
+        // Created with role w, shared with role w + 1 in the first pass, w + 2 in the
+        // second, w + 1 again in the next round: always another role than the last.
+        requests.push(
+          request(
+            ownerToken(w),
+            'mutation ($id: ID!, $userId: ID!, $role: ShareRole!) { shareWorkflow(id: $id, userId: $userId, role: $role) { id } }',
+            {
+              id: workflows[w]!.id,
+              userId: shares[w]!.userId,
+              role: SHARE_ROLES[(w + 1 + pass) % SHARE_ROLES.length],
+            },
+          ),
+        );
+      } else {
+        requests.push(
+          request(
+            ownerToken(w),
+            'mutation ($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { id name } }',
+            { id: workflows[w]!.id, input: { name: `mixed ${w} (edited)` } },
+          ),
+        );
+      }
+      mutation += 1;
     }
-    const w = (mutation * 13) % WORKFLOWS;
-    if (mutation % 2 === 0) {
-      // A role other than the share's first: shareWorkflow writes the relationship (and
-      // the relay clears the decision cache) every time.
-      requests.push(
-        request(
-          ownerToken(w),
-          'mutation ($id: ID!, $userId: ID!, $role: ShareRole!) { shareWorkflow(id: $id, userId: $userId, role: $role) { id } }',
-          {
-            id: workflows[w]!.id,
-            userId: shares[w]!.userId,
-            role: SHARE_ROLES[(w + 1) % SHARE_ROLES.length],
-          },
-        ),
-      );
-    } else {
-      requests.push(
-        request(
-          ownerToken(w),
-          'mutation ($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { id name } }',
-          { id: workflows[w]!.id, input: { name: `mixed ${w} (edited)` } },
-        ),
-      );
-    }
-    mutation += 1;
   }
   return { tenantId, requests, mutations: mutation };
 }
