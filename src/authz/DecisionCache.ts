@@ -42,6 +42,30 @@ export interface DecisionKey {
   readonly permission: string;
 }
 
+/** A decision the cache forgot because its object's relationships were written. */
+export interface ForgottenDecision {
+  /** The subject as the cache keys it ({@link decisionSubject}). */
+  readonly subject: string;
+  readonly key: DecisionKey;
+}
+
+/**
+ * The subject as the cache knows it: a user's id as it is (`<tenant>/<user>`), another
+ * subject's with its type (`service_account:<tenant>/<id>`), so two can never share
+ * decisions. (Object ids hold no colon.)
+ */
+export function decisionSubject(type: string, id: string): string {
+  return type === 'user' ? id : `${type}:${id}`;
+}
+
+/** The subject's type and id, from {@link decisionSubject}'s form. */
+export function parseDecisionSubject(subject: string): { type: string; id: string } {
+  const colon = subject.indexOf(':');
+  return colon < 0
+    ? { type: 'user', id: subject }
+    : { type: subject.slice(0, colon), id: subject.slice(colon + 1) };
+}
+
 interface Entry {
   readonly allowed: boolean;
   /** When the check was sent (ms since the epoch). */
@@ -190,8 +214,10 @@ export class DecisionCache {
    * decisions about those objects when every one is of a self-contained type, else every
    * decision. Decisions in flight across it are not stored. Bounded: once as many objects
    * are remembered as the cache holds entries, the next write forgets everything.
+   * Returns the decisions forgotten one by one (none when everything was forgotten), for
+   * DecisionRefresher to ask again once the write is applied.
    */
-  invalidate(objects?: readonly WrittenObject[]): void {
+  invalidate(objects?: readonly WrittenObject[]): ForgottenDecision[] {
     this.#generation += 1;
     const selfContained = this.#options.selfContainedTypes;
     const perObject =
@@ -206,8 +232,9 @@ export class DecisionCache {
       this.#subjects.clear();
       this.#size = 0;
       this.#flights.clear();
-      return;
+      return [];
     }
+    const forgotten: ForgottenDecision[] = [];
     for (const { resourceType, resourceId } of objects) {
       let byId = this.#objectGenerations.get(resourceType);
       if (!byId) {
@@ -216,15 +243,17 @@ export class DecisionCache {
       }
       if (!byId.has(resourceId)) this.#objectGenerationCount += 1;
       byId.set(resourceId, this.#generation);
-      for (const bucket of this.#subjects.values()) {
-        for (const byObject of bucket.decisions.get(resourceType)?.values() ?? []) {
+      for (const [subject, bucket] of this.#subjects) {
+        for (const [permission, byObject] of bucket.decisions.get(resourceType) ?? []) {
           if (byObject.delete(resourceId)) {
             bucket.size -= 1;
             this.#size -= 1;
+            forgotten.push({ subject, key: { resourceType, resourceId, permission } });
           }
         }
       }
     }
+    return forgotten;
   }
 }
 

@@ -23,7 +23,7 @@ import {
   type SubjectType,
 } from './spicedb/references.js';
 import type { AuthzMetrics } from './authzMetrics.js';
-import type { DecisionCache } from './DecisionCache.js';
+import { decisionSubject, type DecisionCache } from './DecisionCache.js';
 import { spicedbCall } from './spicedb/spicedbCall.js';
 import { tenantObjectId } from './objectIds.js';
 
@@ -353,14 +353,9 @@ export class PermissionChecker implements RelationshipChecker {
     return results as Array<boolean | Error>;
   }
 
-  /**
-   * The subject as the decision cache knows it: a user's id as it is (`<tenant>/<user>`),
-   * a service account's with its type, so the two can never share decisions.
-   */
+  /** The subject as the decision cache knows it. */
   #cacheSubject(): string {
-    const id = this.#options.subjectId ?? '';
-    const type = this.#options.subjectType ?? 'user';
-    return type === 'user' ? id : `${type}:${id}`;
+    return decisionSubject(this.#options.subjectType ?? 'user', this.#options.subjectId ?? '');
   }
 
   /** One CheckBulkPermissions for `keys` (`cached`: the checks of the batch not asked, for its span). */

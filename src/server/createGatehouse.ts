@@ -30,6 +30,7 @@ import { credentialVerifier } from '../authn/credentialVerifier.js';
 import { createTokenVerifier } from '../authn/TokenVerifier.js';
 import { cachingTokenVerifier } from '../authn/VerifiedTokenCache.js';
 import { DecisionCache } from '../authz/DecisionCache.js';
+import { DecisionRefresher } from '../authz/DecisionRefresher.js';
 import { POLICY_WASM_FILE, PolicyEngine } from '../authz/opa/PolicyEngine.js';
 import { PolicyData } from '../authz/opa/PolicyData.js';
 import { PolicySource, readPolicyDataFile, type ReloadResult } from '../authz/opa/PolicySource.js';
@@ -189,6 +190,7 @@ export async function createGatehouse(
   let decisions: DecisionCache;
   const auditFeed = new AuditFeed({ tenants: db.tenants, listen: db.listen, logger });
   let relay: OutboxRelay;
+  let refresher: DecisionRefresher | undefined;
   try {
     if (config.seedDemoData) {
       const seeded = await db.asOwner((_sql, prisma) => seedDemoData(prisma, secrets));
@@ -213,8 +215,21 @@ export async function createGatehouse(
         ? { selfContainedTypes: selfContainedTypes(authzSchema) }
         : {}),
     });
+    // The embedded SpiceDB's writes forget per object: what a write forgot is asked again
+    // in one check once it is applied. (With a server a write forgets everything.)
+    refresher =
+      spicedb.kind === 'embedded'
+        ? new DecisionRefresher({
+            cache: decisions,
+            spicedb,
+            deadlineMs: config.authz.deadlineMs,
+            logger,
+            metrics: authzMetrics,
+          })
+        : undefined;
     relay = new OutboxRelay({
-      onWrite: (written) => decisions.invalidate(written),
+      onWrite: (written, phase) =>
+        refresher ? refresher.onWrite(written, phase) : void decisions.invalidate(written),
       prisma: db.prisma,
       spicedb,
       logger,
@@ -429,6 +444,7 @@ export async function createGatehouse(
         await checkpoints.stop();
         await auditFeed.stop();
         await relay.stop();
+        await refresher?.settled();
         spice.close();
         await instanceLock?.close();
         await db.close();

@@ -189,6 +189,32 @@ describe('the cross-request decision cache', () => {
     expect(afterWrites).toBeGreaterThan(before); // (the mutations did ask)
   });
 
+  it('a share asks again, in one check, what it made the cache forget: the next requests of everyone who had asked ask nothing, and see it', async () => {
+    const admin = await tokenFor(server, tenant, 0);
+    const owner = await tokenFor(server, tenant, 1);
+    const other = await tokenFor(server, tenant, 2);
+    const id = await createWorkflowAs(server, owner, 'refreshed');
+    const read = (token: string, fields = 'name amount') =>
+      server.gql(`query($id: ID!) { workflow(id: $id) { ${fields} } }`, { id }, token);
+    // Three users' decisions about it are cached: allowed, allowed, denied.
+    const before = {
+      admin: (await read(admin)).body,
+      owner: (await read(owner)).body,
+      other: (await read(other, 'name')).body,
+    };
+    expect(before.other.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    const items = await checkedItems(server.gatehouse);
+    await shareWorkflowWith(server, owner, id, tenant.users[2]!.id);
+    const afterShare = await spicedbRpcs(server.gatehouse);
+    expect((await read(admin)).body).toEqual(before.admin);
+    expect((await read(owner)).body).toEqual(before.owner);
+    // The share's new viewer sees it.
+    expect((await read(other, 'name')).body).toEqual({ data: { workflow: { name: 'refreshed' } } });
+    expect((await spicedbRpcs(server.gatehouse)) - afterShare).toBe(0);
+    // (The share asked its own checks, and the refresh the forgotten decisions.)
+    expect((await checkedItems(server.gatehouse)) - items).toBeGreaterThanOrEqual(5);
+  });
+
   it('a team membership decides for the team’s workflows: added, then removed, each seen by the next request', async () => {
     const admin = await tokenFor(server, tenant, 0);
     const outsider = await tokenFor(server, tenant, 2);

@@ -104,6 +104,19 @@ describe('DecisionCache', () => {
       expect(cache.size).toBe(5);
     });
 
+    it('returns the decisions it forgot one by one, and none when it forgets everything', () => {
+      const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 10, selfContainedTypes });
+      cache.set(alice, key('w1', 'view'), true, at, cache.generation);
+      cache.set(bob, key('w1', 'edit'), false, at, cache.generation);
+      cache.set(bob, key('w2', 'view'), true, at, cache.generation);
+      expect(cache.invalidate(written('w1'))).toEqual([
+        { subject: alice, key: key('w1', 'view') },
+        { subject: bob, key: key('w1', 'edit') },
+      ]);
+      expect(cache.invalidate(written('w1'))).toEqual([]);
+      expect(cache.invalidate([{ resourceType: 'team', resourceId: 't1' }])).toEqual([]);
+    });
+
     it('refuses a decision about a written object computed across the write, and takes others', async () => {
       const cache = new DecisionCache({ ttlMs: 5_000, maxEntries: 10, selfContainedTypes });
       const before = cache.generation;

@@ -62,14 +62,20 @@ export interface OutboxRelayOptions {
   readonly sweepIntervalMs: number;
   /**
    * Called before and after every write to SpiceDB with the objects whose relationships it
-   * writes (the decision cache invalidates their decisions).
+   * writes (the decision cache invalidates their decisions), the same array both times;
+   * after it, with the write's ZedToken when it succeeded.
    */
   readonly onWrite?: (
     written: ReadonlyArray<Pick<RelationshipTuple, 'resourceType' | 'resourceId'>>,
+    phase: WritePhase,
   ) => void;
   /** Records each write's duration and relationships. */
   readonly metrics?: AuthzMetrics;
 }
+
+/** Before a write to SpiceDB, or after it (with its ZedToken when it succeeded). */
+export type WritePhase =
+  { readonly phase: 'before' } | { readonly phase: 'after'; readonly token: string | undefined };
 
 /** What the outbox holds that SpiceDB does not have yet. */
 export interface OutboxBacklog {
@@ -242,11 +248,13 @@ export class OutboxRelay {
   ): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
     const written = changes.map((c) => c.tuple);
-    this.#options.onWrite?.(written);
+    this.#options.onWrite?.(written, { phase: 'before' });
+    let token: string | undefined;
     try {
-      return await this.#writeChunks(changes);
+      token = await this.#writeChunks(changes);
+      return token;
     } finally {
-      this.#options.onWrite?.(written);
+      this.#options.onWrite?.(written, { phase: 'after', token });
     }
   }
 
