@@ -18,13 +18,13 @@ import {
   type Decision,
 } from '../src/authz/AuthzError.js';
 import { tenantObjectId } from '../src/authz/objectIds.js';
-import {
-  withDeadline,
-  type PermissionCheckerOptions,
-  type RelationshipChecker,
+import type {
+  PermissionCheckerOptions,
+  RelationshipChecker,
 } from '../src/authz/PermissionChecker.js';
 import { RequestAuthorizer } from '../src/authz/RequestAuthorizer.js';
 import { MINIMIZE_LATENCY, objectRef, userSubject } from '../src/authz/spicedb/references.js';
+import { withDeadline } from '../src/authz/spicedb/checkBulkPermissions.js';
 import { spicedbCall } from '../src/authz/spicedb/spicedbCall.js';
 import { ErrorCode } from '../src/errors/ErrorCode.js';
 import type { GatehouseOptions } from '../src/server/createGatehouse.js';

@@ -12,7 +12,8 @@
  * Everything but the mutations' own events is appended when the operation finishes, in one
  * transaction (shared with the tenant's other operations finishing then: AuditGroupCommit),
  * before the response leaves the server ({@link OperationAuditLog.flush}): a restricted
- * value whose event cannot be written is withheld (no secret without its evidence). Anonymous callers have no verified tenant: nothing is appended for them.
+ * value whose event cannot be written is withheld (no secret without its evidence).
+ * Anonymous callers have no verified tenant: nothing is appended for them.
  */
 import { GraphQLError } from 'graphql';
 import type { TenantTx } from '../data/TenantDatabase.js';

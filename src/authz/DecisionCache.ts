@@ -192,7 +192,7 @@ export class DecisionCache {
     writtenAt: number | undefined,
   ): Promise<boolean | Error> | undefined {
     if (this.#flights.size === 0) return undefined;
-    const flight = this.#flights.get(flightKey(subject, key));
+    const flight = this.#flights.get(decisionIdentity(subject, key));
     if (!flight || !this.#current(key, flight.generation)) return undefined;
     if (writtenAt !== undefined && writtenAt >= flight.at) return undefined;
     return flight.answer;
@@ -201,7 +201,7 @@ export class DecisionCache {
   /** Registers a check sent at `at`; it is forgotten once answered. */
   fly(subject: string, key: DecisionKey, answer: Promise<boolean | Error>, at: number): void {
     if (!this.enabled) return;
-    const id = flightKey(subject, key);
+    const id = decisionIdentity(subject, key);
     const flight: Flight = { answer, at, generation: this.#generation };
     this.#flights.set(id, flight);
     void answer.finally(() => {
@@ -257,6 +257,7 @@ export class DecisionCache {
   }
 }
 
-function flightKey(subject: string, key: DecisionKey): string {
+/** One string naming a decision: who asks what about which object. */
+export function decisionIdentity(subject: string, key: DecisionKey): string {
   return `${subject}|${key.resourceType}:${key.resourceId}#${key.permission}`;
 }

@@ -17,25 +17,19 @@
  * before. Bounded: at most `maxChecks` decisions per write (the first forgotten); the rest
  * are simply forgotten.
  */
-import { v1 } from '@authzed/authzed-node';
 import type { Logger } from '../observability/logger.js';
 import type { AuthzMetrics } from './authzMetrics.js';
 import {
+  decisionIdentity,
   parseDecisionSubject,
   type DecisionCache,
   type ForgottenDecision,
   type WrittenObject,
 } from './DecisionCache.js';
 import type { WritePhase } from './outbox/OutboxRelay.js';
-import { withDeadline } from './PermissionChecker.js';
-import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
-import {
-  callerSubject,
-  FULLY_CONSISTENT,
-  objectRef,
-  type SubjectType,
-} from './spicedb/references.js';
-import { spicedbCall } from './spicedb/spicedbCall.js';
+import { checkBulkPermissions } from './spicedb/checkBulkPermissions.js';
+import { callerSubject, type SubjectType } from './spicedb/references.js';
+import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 
 export interface DecisionRefresherOptions {
   readonly cache: DecisionCache;
@@ -88,38 +82,14 @@ export class DecisionRefresher {
     const asked = dedupe(forgotten).slice(0, o.maxChecks ?? DEFAULT_MAX_CHECKS);
     const generation = o.cache.generation;
     const sentAt = Date.now();
-    const request = v1.CheckBulkPermissionsRequest.create({
-      consistency: token
-        ? v1.Consistency.create({
-            requirement: {
-              oneofKind: 'atLeastAsFresh',
-              atLeastAsFresh: v1.ZedToken.create({ token }),
-            },
-          })
-        : FULLY_CONSISTENT,
-      items: asked.map(({ subject, key }) => {
+    const answers = checkBulkPermissions(
+      o,
+      asked.map(({ subject, key }) => {
         const { type, id } = parseDecisionSubject(subject);
-        return v1.CheckBulkPermissionsRequestItem.create({
-          resource: objectRef(key.resourceType, key.resourceId),
-          permission: key.permission,
-          subject: callerSubject(type as SubjectType, id),
-        });
+        return { ...key, subject: callerSubject(type as SubjectType, id) };
       }),
-    });
-    const answers: Promise<Array<boolean | Error>> = spicedbCall(
-      o.metrics,
-      'CheckBulkPermissions',
-      asked.length,
-      { 'gatehouse.spicedb.consistency': 'at_least_as_fresh', 'gatehouse.authz.refresh': true },
-      () =>
-        withDeadline(
-          o.spicedb.permissions.checkBulkPermissions(request, ...deadlineArgs(o.deadlineMs)),
-          o.deadlineMs,
-        ),
-    ).then(
-      (response) => asked.map((_, i) => answerOf(response.pairs[i])),
-      (error: unknown) =>
-        asked.map(() => (error instanceof Error ? error : new Error(String(error)))),
+      token,
+      { 'gatehouse.authz.refresh': true },
     );
     // Requests that need one of these meanwhile wait for this answer instead of asking.
     for (const [i, { subject, key }] of asked.entries()) {
@@ -151,21 +121,9 @@ export class DecisionRefresher {
 function dedupe(forgotten: readonly ForgottenDecision[]): ForgottenDecision[] {
   const seen = new Set<string>();
   return forgotten.filter(({ subject, key }) => {
-    const id = `${subject}|${key.resourceType}:${key.resourceId}#${key.permission}`;
+    const id = decisionIdentity(subject, key);
     if (seen.has(id)) return false;
     seen.add(id);
     return true;
   });
-}
-
-/** CONDITIONAL_PERMISSION (caveats without context) and anything unknown deny, as checks do. */
-function answerOf(pair: v1.CheckBulkPermissionsPair | undefined): boolean | Error {
-  if (pair?.response.oneofKind === 'item') {
-    return (
-      pair.response.item.permissionship === v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION
-    );
-  }
-  const message =
-    pair?.response.oneofKind === 'error' ? pair.response.error.message : 'missing result';
-  return new Error(`CheckBulkPermissions item failed: ${message}`);
 }

@@ -13,18 +13,12 @@
  * whose only writer is this process's relay — its newest write); with none recorded,
  * SpiceDB may answer from its cache (minimize_latency).
  */
-import { v1 } from '@authzed/authzed-node';
-import { deadlineArgs, type SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
+import type { SpiceDbConnection } from './spicedb/SpiceDbConnection.js';
 import { AuthzUnavailableError } from './AuthzError.js';
-import {
-  callerSubject,
-  MINIMIZE_LATENCY,
-  objectRef,
-  type SubjectType,
-} from './spicedb/references.js';
+import { callerSubject, type SubjectType } from './spicedb/references.js';
 import type { AuthzMetrics } from './authzMetrics.js';
 import { decisionSubject, type DecisionCache } from './DecisionCache.js';
-import { spicedbCall } from './spicedb/spicedbCall.js';
+import { checkBulkPermissions } from './spicedb/checkBulkPermissions.js';
 import { tenantObjectId } from './objectIds.js';
 
 export interface CheckKey {
@@ -99,24 +93,6 @@ export interface RelationshipChecker {
     ids: readonly string[],
     permissions: readonly string[],
   ): Promise<void>;
-}
-
-/** `promise`, or an AuthzUnavailableError once `ms` have passed without it settling. */
-export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new AuthzUnavailableError(`SpiceDB did not answer within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A check of the operation: its answer once known, or why it has none. */
@@ -359,7 +335,7 @@ export class PermissionChecker implements RelationshipChecker {
   }
 
   /** One CheckBulkPermissions for `keys` (`cached`: the checks of the batch not asked, for its span). */
-  async #ask(
+  #ask(
     keys: readonly CheckKey[],
     token: string | undefined,
     cached: number,
@@ -368,59 +344,11 @@ export class PermissionChecker implements RelationshipChecker {
       this.#options.subjectType ?? 'user',
       this.#options.subjectId ?? '',
     );
-    const consistency = token
-      ? v1.Consistency.create({
-          requirement: {
-            oneofKind: 'atLeastAsFresh',
-            atLeastAsFresh: v1.ZedToken.create({ token }),
-          },
-        })
-      : MINIMIZE_LATENCY;
-    const request = v1.CheckBulkPermissionsRequest.create({
-      consistency,
-      items: keys.map((k) =>
-        v1.CheckBulkPermissionsRequestItem.create({
-          resource: objectRef(k.resourceType, k.resourceId),
-          permission: k.permission,
-          subject,
-        }),
-      ),
-    });
-    let response: v1.CheckBulkPermissionsResponse;
-    try {
-      response = await spicedbCall(
-        this.#options.metrics,
-        'CheckBulkPermissions',
-        keys.length,
-        {
-          'gatehouse.spicedb.consistency': token ? 'at_least_as_fresh' : 'minimize_latency',
-          'gatehouse.authz.cached': cached,
-        },
-        () =>
-          withDeadline(
-            this.#options.spicedb.permissions.checkBulkPermissions(
-              request,
-              ...deadlineArgs(this.#options.deadlineMs),
-            ),
-            this.#options.deadlineMs,
-          ),
-      );
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return keys.map(() => new AuthzUnavailableError(`CheckBulkPermissions failed: ${reason}`));
-    }
-    return keys.map((_, i) => {
-      const pair = response.pairs[i];
-      if (pair?.response.oneofKind === 'item') {
-        // CONDITIONAL_PERMISSION (caveats without context) and anything unknown deny.
-        return (
-          pair.response.item.permissionship ===
-          v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION
-        );
-      }
-      const message =
-        pair?.response.oneofKind === 'error' ? pair.response.error.message : 'missing result';
-      return new AuthzUnavailableError(`CheckBulkPermissions item failed: ${message}`);
-    });
+    return checkBulkPermissions(
+      this.#options,
+      keys.map((k) => ({ ...k, subject })),
+      token,
+      { 'gatehouse.authz.cached': cached },
+    );
   }
 }

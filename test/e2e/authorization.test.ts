@@ -213,6 +213,18 @@ describe('the cross-request decision cache', () => {
     expect((await spicedbRpcs(server.gatehouse)) - afterShare).toBe(0);
     // (The share asked its own checks, and the refresh the forgotten decisions.)
     expect((await checkedItems(server.gatehouse)) - items).toBeGreaterThanOrEqual(5);
+    // Revoked: the refreshed decision is the denial, served at once — nothing of it leaks.
+    await server.gql(
+      'mutation($id: ID!, $u: ID!) { unshareWorkflow(id: $id, userId: $u) { id } }',
+      { id, u: tenant.users[2]!.id },
+      owner,
+    );
+    const afterUnshare = await spicedbRpcs(server.gatehouse);
+    const revoked = await read(other, 'name');
+    expect(revoked.body.data).toEqual({ workflow: null });
+    expect(revoked.body.errors!.map((e) => e.extensions!['code'])).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(revoked.body)).not.toContain('refreshed');
+    expect((await spicedbRpcs(server.gatehouse)) - afterUnshare).toBe(0);
   });
 
   it('a team membership decides for the team’s workflows: added, then removed, each seen by the next request', async () => {
